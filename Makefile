@@ -1,0 +1,38 @@
+# The course book's commands. `make book` and `make test` set everything up
+# on first use (a virtual environment in .venv with the pinned packages).
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.setup-done
+
+.PHONY: setup book test release lint benchmark clean
+
+setup: $(STAMP)
+
+$(STAMP): requirements.txt constraints.txt pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt -c constraints.txt
+	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e .
+	@touch $(STAMP)
+	@echo "Set-up done: $(VENV) holds the course's packages."
+
+book: setup
+	SEQBOOK_PROGRESS=0 $(VENV)/bin/jupyter-book build . --builder html -W -n --keep-going
+	@echo
+	@echo "The book is built. Open $(CURDIR)/_build/html/index.html"
+
+test: setup
+	$(PY) -m pytest
+
+release: setup
+	$(PY) -m autograder release
+
+lint: setup
+	$(PY) -m ruff check .
+
+benchmark: setup
+	$(PY) benchmarks/run.py
+
+clean:
+	rm -rf _build autograder/_course autograder/_grading

@@ -1,0 +1,75 @@
+"""Hidden checks of the assignments, run by the autograder.
+
+Each assignment has a module here (``rnn``, ...) with one function per graded
+test cell. A check takes the student's function, runs it on generic inputs
+(random shapes and values from a seeded generator), compares every output
+with an independent reference (torch.nn modules, torch autograd, brute
+force) and raises :class:`CheckFailure` with a message that names the likely
+problem. The hidden parts of the assignments' test cells call these
+functions; this package is not part of what students install.
+"""
+
+import numpy as np
+
+
+class CheckFailure(AssertionError):
+    """A check found a wrong answer; the message says what is wrong."""
+
+
+def fail(message):
+    raise CheckFailure(message)
+
+
+def unpack(result, names, function):
+    """Split a returned tuple into its named parts, with a clear error."""
+    if not isinstance(result, tuple) or len(result) != len(names):
+        got = (
+            f"a tuple of {len(result)}"
+            if isinstance(result, tuple)
+            else type(result).__name__
+        )
+        fail(
+            f"{function} should return a tuple ({', '.join(names)}) of "
+            f"{len(names)} values, but returned {got}."
+        )
+    return result
+
+
+def as_float64(value, name, function, shape=None):
+    """The returned value as a float64 array, after checking type and shape."""
+    if not isinstance(value, np.ndarray):
+        fail(
+            f"{function}: {name} should be a numpy array, got "
+            f"{type(value).__name__}."
+        )
+    if value.dtype != np.float64:
+        fail(
+            f"{function}: {name} has dtype {value.dtype}; numpy exercises "
+            "return float64 arrays."
+        )
+    array = np.array(value, dtype=np.float64, copy=True)
+    if shape is not None and array.shape != tuple(shape):
+        fail(
+            f"{function}: {name} has shape {array.shape}, expected "
+            f"{tuple(shape)}."
+        )
+    if not np.all(np.isfinite(array)):
+        fail(f"{function}: {name} contains NaN or infinite values.")
+    return array
+
+
+def close(actual, expected, rtol=1e-6, atol=1e-8):
+    """True when two arrays agree within the tolerance (never ``==``)."""
+    actual = np.asarray(actual, dtype=np.float64)
+    expected = np.asarray(expected, dtype=np.float64)
+    if actual.shape != expected.shape:
+        return False
+    return bool(np.all(np.abs(actual - expected) <= atol + rtol * np.abs(expected)))
+
+
+def max_error(actual, expected):
+    return float(np.max(np.abs(np.asarray(actual) - np.asarray(expected))))
+
+
+def shapes_text(**arrays):
+    return ", ".join(f"{k} {tuple(v.shape)}" for k, v in arrays.items())
