@@ -1,0 +1,154 @@
+"""Where the course's files live, and nbgrader's view of them."""
+
+import contextlib
+import io
+import json
+import logging
+import os
+import shutil
+from pathlib import Path
+
+from traitlets.config import Config
+
+REPO = Path(__file__).resolve().parent.parent
+SOLUTIONS = REPO / "solutions"
+RELEASE = REPO / "notebooks"
+COURSE = REPO / "autograder" / "_course"
+GRADING = REPO / "autograder" / "_grading"
+
+# The contract's order of the assignments.
+ORDER = ["rnn", "lstm", "gru", "seq2seq", "attention", "self_attention"]
+
+
+def assignments():
+    """Names of the assignments that have a source notebook, in order."""
+    found = [p.parent.name for p in SOLUTIONS.glob("*/*.ipynb")
+             if p.stem == p.parent.name]
+    return sorted(found, key=lambda n: (ORDER.index(n) if n in ORDER
+                                        else len(ORDER), n))
+
+
+def nbgrader_config(root, cell_timeout=60):
+    """nbgrader configuration for a course folder at ``root``."""
+    c = Config()
+    c.CourseDirectory.root = str(root)
+    c.CourseDirectory.source_directory = str(SOLUTIONS)
+    c.CourseDirectory.release_directory = "release"
+    c.CourseDirectory.db_url = f"sqlite:///{Path(root) / 'gradebook.db'}"
+    c.CourseDirectory.course_id = "sequence-models"
+    # Our own checks say what is wrong; nbgrader's default solution-cell
+    # checks are kept.
+    c.Execute.timeout = cell_timeout
+    c.Execute.interrupt_on_timeout = True
+    c.Execute.execute_retries = 0
+    c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
+    c.Exchange.root = str(Path(root) / "exchange")
+    return c
+
+
+def quiet_nbgrader():
+    """Silence nbgrader's and traitlets' console logging."""
+    for name in ("traitlets", "nbgrader", "NbGraderAPI"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+
+
+def _api(root, **kwargs):
+    from nbgrader.apps import NbGraderAPI
+    from nbgrader.coursedir import CourseDirectory
+
+    config = nbgrader_config(root, **kwargs)
+    coursedir = CourseDirectory(config=config)
+    return NbGraderAPI(coursedir=coursedir, config=config)
+
+
+def generate_release(name, root=COURSE):
+    """Run nbgrader generate_assignment for ``name``; return the notebook path.
+
+    The release is written into ``root/release/name/`` and the gradebook at
+    ``root/gradebook.db`` learns the assignment (with its hidden tests).
+    """
+    root = Path(root)
+    root.mkdir(parents=True, exist_ok=True)
+    quiet_nbgrader()
+    with contextlib.redirect_stdout(io.StringIO()):
+        result = _api(root).generate_assignment(name, force=True, create=True)
+    if not result["success"]:
+        raise RuntimeError(
+            f"nbgrader generate_assignment {name} failed:\n{result['log']}"
+            f"\n{result.get('error', '')}"
+        )
+    return root / "release" / name / f"{name}.ipynb"
+
+
+def normalise_release(path):
+    """Make a generated notebook byte-stable: sorted keys, no outputs."""
+    nb = json.loads(Path(path).read_text(encoding="utf-8"))
+    for cell in nb["cells"]:
+        if cell["cell_type"] == "code":
+            cell["outputs"] = []
+            cell["execution_count"] = None
+    text = json.dumps(nb, indent=1, sort_keys=True, ensure_ascii=False)
+    Path(path).write_text(text + "\n", encoding="utf-8")
+
+
+def release(names=None, dest=RELEASE, root=COURSE):
+    """Generate the student notebooks of ``names`` (default: all) in dest."""
+    written = []
+    for name in names or assignments():
+        if not (SOLUTIONS / name / f"{name}.ipynb").exists():
+            raise FileNotFoundError(
+                f"no source notebook solutions/{name}/{name}.ipynb"
+            )
+        generated = generate_release(name, root=root)
+        target = Path(dest) / name
+        if target.exists():
+            shutil.rmtree(target)
+        shutil.copytree(generated.parent, target)
+        normalise_release(target / f"{name}.ipynb")
+        written.append(target / f"{name}.ipynb")
+    return written
+
+
+def gradebook_path(root=COURSE):
+    return Path(root) / "gradebook.db"
+
+
+def ensure_gradebook(name, root=COURSE):
+    """The master gradebook knows ``name``; generate it if it does not."""
+    from nbgrader.api import Gradebook, MissingEntry
+
+    db = gradebook_path(root)
+    if db.exists():
+        with Gradebook(f"sqlite:///{db}") as gb:
+            try:
+                gb.find_assignment(name)
+                fresh = True
+            except MissingEntry:
+                fresh = False
+        source = SOLUTIONS / name / f"{name}.ipynb"
+        if fresh and db.stat().st_mtime >= source.stat().st_mtime:
+            return db
+    generate_release(name, root=root)
+    return db
+
+
+def os_environ_for_kernel():
+    """Environment of grading kernels: the repo importable, no progress bars."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(
+        [str(REPO)] + [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p]
+    )
+    env["SEQBOOK_PROGRESS"] = "0"
+    env["MPLBACKEND"] = "Agg"
+    return env
+
+
+def _venv_on_path():
+    # nbgrader runs the `alembic` command of its own environment; make sure
+    # that environment's scripts are found even when it was not activated.
+    scripts = str(Path(os.sys.executable).parent)
+    if scripts not in os.environ.get("PATH", "").split(os.pathsep):
+        os.environ["PATH"] = scripts + os.pathsep + os.environ.get("PATH", "")
+
+
+_venv_on_path()
