@@ -26,7 +26,7 @@ from autograder import course
 FIXED_COLUMNS = ["student_id", "assignment", "score", "max_score", "status"]
 
 
-def test_cells(assignment):
+def graded_cells(assignment):
     """(grade_id, points) of the graded test cells, in notebook order."""
     path = course.SOLUTIONS / assignment / f"{assignment}.ipynb"
     nb = json.loads(path.read_text(encoding="utf-8"))
@@ -130,7 +130,7 @@ def grade(assignment, submissions, out, jobs=1, cell_timeout=60,
     feedback_dir = Path(feedback_dir) if feedback_dir else \
         out.parent / "feedback" / assignment
     master_db = course.ensure_gradebook(assignment)
-    cells = test_cells(assignment)
+    cells = graded_cells(assignment)
     max_score = sum(points for _, points in cells)
     students = sorted(p.name for p in submissions.iterdir() if p.is_dir())
     work_root = course.GRADING / assignment

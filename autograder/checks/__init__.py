@@ -62,6 +62,8 @@ def close(actual, expected, rtol=1e-6, atol=1e-8):
     """True when two arrays agree within the tolerance (never ``==``)."""
     actual = np.asarray(actual, dtype=np.float64)
     expected = np.asarray(expected, dtype=np.float64)
+    if expected.ndim == 0:
+        expected = np.broadcast_to(expected, actual.shape)
     if actual.shape != expected.shape:
         return False
     return bool(np.all(np.abs(actual - expected) <= atol + rtol * np.abs(expected)))

@@ -1,0 +1,56 @@
+"""Build submissions the way students make them: the release notebook with
+its solution cells filled in (by the reference solution, or by code of the
+test's choosing)."""
+
+import json
+import re
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+MARKER = re.compile(r"^[ \t]*### (BEGIN|END) SOLUTION[ \t]*\n", re.MULTILINE)
+
+
+def _source(cell):
+    source = cell["source"]
+    return "".join(source) if isinstance(source, list) else source
+
+
+def solution_sources(assignment):
+    """grade_id -> source of each solution cell, markers removed."""
+    path = REPO / "solutions" / assignment / f"{assignment}.ipynb"
+    nb = json.loads(path.read_text(encoding="utf-8"))
+    out = {}
+    for cell in nb["cells"]:
+        meta = cell.get("metadata", {}).get("nbgrader", {})
+        if meta.get("solution"):
+            out[meta["grade_id"]] = MARKER.sub("", _source(cell))
+    return out
+
+
+def make_submission(assignment, dest, replace=None, solved=True,
+                    edit=None):
+    """Write dest/<assignment>/<assignment>.ipynb and return its path.
+
+    - replace: grade_id -> new source of that solution cell
+    - solved: fill the other solution cells with the reference solution
+      (False leaves them as released)
+    - edit: a function given the notebook dict, for arbitrary tampering
+    """
+    release = REPO / "notebooks" / assignment / f"{assignment}.ipynb"
+    nb = json.loads(release.read_text(encoding="utf-8"))
+    solutions = solution_sources(assignment)
+    for cell in nb["cells"]:
+        meta = cell.get("metadata", {}).get("nbgrader", {})
+        if not meta.get("solution"):
+            continue
+        grade_id = meta["grade_id"]
+        if replace and grade_id in replace:
+            cell["source"] = replace[grade_id]
+        elif solved:
+            cell["source"] = solutions[grade_id]
+    if edit:
+        edit(nb)
+    path = Path(dest) / assignment / f"{assignment}.ipynb"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(nb, indent=1), encoding="utf-8")
+    return path

@@ -1,0 +1,180 @@
+"""The real grader (`python -m autograder grade`, nbgrader underneath) on a
+class of submissions: the solution, the untouched release, every mutant,
+and broken notebooks. Graded once per test session, two at a time."""
+
+import csv
+import json
+import re
+import subprocess
+import sys
+
+import pytest
+
+from autograder.grading import graded_cells
+from mutants_rnn import MUTANTS
+from submissions import REPO, make_submission, solution_sources
+
+MAX_SCORE = sum(points for _, points in graded_cells("rnn"))
+
+
+def mutant_source(grade_id, old, new):
+    source = solution_sources("rnn")[grade_id]
+    assert old in source
+    return source.replace(old, new)
+
+
+def run_grader(submissions, out, *extra):
+    return subprocess.run(
+        [sys.executable, "-m", "autograder", "grade", "rnn",
+         str(submissions), "--out", str(out), *extra],
+        cwd=REPO, capture_output=True, text=True, timeout=1200,
+    )
+
+
+@pytest.fixture(scope="session")
+def graded(tmp_path_factory):
+    root = tmp_path_factory.mktemp("class")
+    subs = root / "submitted"
+    make_submission("rnn", subs / "solution")
+    make_submission("rnn", subs / "untouched", solved=False)
+    for name, grade_id, old, new, *_ in MUTANTS:
+        make_submission("rnn", subs / f"mutant_{name}",
+                        replace={grade_id: mutant_source(grade_id, old, new)})
+    forward = solution_sources("rnn")["rnn_forward"]
+    make_submission("rnn", subs / "endless_loop", replace={
+        "rnn_forward": forward.replace(
+            "    N, T, _ = x.shape", "    while True:\n        pass")})
+    make_submission("rnn", subs / "sys_exit", replace={
+        "rnn_forward": "import sys\nsys.exit(1)\n" + forward})
+    make_submission("rnn", subs / "kernel_killer", replace={
+        "rnn_forward": "import os\nos._exit(1)\n"})
+    (subs / "no_notebook" / "rnn").mkdir(parents=True)
+    wrong_name = subs / "wrong_name" / "rnn"
+    wrong_name.mkdir(parents=True)
+    (wrong_name / "rnn (1).ipynb").write_text("{}")
+    corrupt = subs / "corrupt" / "rnn"
+    corrupt.mkdir(parents=True)
+    (corrupt / "rnn.ipynb").write_text('{"cells": [', encoding="utf-8")
+    empty = subs / "empty" / "rnn"
+    empty.mkdir(parents=True)
+    (empty / "rnn.ipynb").write_bytes(b"")
+
+    out = root / "grades" / "rnn.csv"
+    result = run_grader(subs, out, "--jobs", "2", "--cell-timeout", "20")
+    with open(out, newline="", encoding="utf-8") as f:
+        rows = {row["student_id"]: row for row in csv.DictReader(f)}
+    return {"result": result, "rows": rows, "subs": subs,
+            "feedback": root / "grades" / "feedback" / "rnn"}
+
+
+def test_command_succeeds_with_one_row_per_student(graded):
+    assert graded["result"].returncode == 0, graded["result"].stderr
+    students = {p.name for p in graded["subs"].iterdir()}
+    assert set(graded["rows"]) == students
+
+
+def test_csv_columns_follow_the_contract(graded):
+    row = next(iter(graded["rows"].values()))
+    columns = list(row)
+    assert columns[:5] == ["student_id", "assignment", "score", "max_score",
+                           "status"]
+    assert columns[5:] == [name for name, _ in graded_cells("rnn")]
+
+
+def test_solution_scores_full_marks(graded):
+    row = graded["rows"]["solution"]
+    assert row["status"] == "graded"
+    assert float(row["score"]) == float(row["max_score"]) == MAX_SCORE
+
+
+def test_untouched_release_scores_zero(graded):
+    row = graded["rows"]["untouched"]
+    assert row["status"] == "graded"
+    assert float(row["score"]) == 0
+
+
+@pytest.mark.parametrize("mutant", MUTANTS, ids=[m[0] for m in MUTANTS])
+def test_mutant_loses_points_and_feedback_names_the_problem(graded, mutant):
+    name, _, _, _, test_cell, words = mutant
+    row = graded["rows"][f"mutant_{name}"]
+    assert row["status"] == "graded"
+    assert float(row["score"]) < MAX_SCORE
+    assert float(row[test_cell]) == 0
+    page = (graded["feedback"] / f"mutant_{name}.html").read_text()
+    assert words in page.replace("&#39;", "'").replace("&quot;", '"')
+
+
+@pytest.mark.parametrize("student, status", [
+    ("endless_loop", "timeout"),
+    ("kernel_killer", "kernel_died"),
+    ("no_notebook", "missing"),
+    ("wrong_name", "missing"),
+    ("corrupt", "invalid_notebook"),
+    ("empty", "invalid_notebook"),
+])
+def test_broken_submissions_get_their_status(graded, student, status):
+    row = graded["rows"][student]
+    assert row["status"] == status
+    assert float(row["max_score"]) == MAX_SCORE
+    assert (graded["feedback"] / f"{student}.html").exists()
+
+
+def test_endless_loop_loses_the_looping_tests_only(graded):
+    row = graded["rows"]["endless_loop"]
+    assert float(row["test_rnn_forward"]) == 0
+    assert float(row["test_rnn_step_forward"]) == 2
+
+
+def test_sys_exit_is_graded_without_the_cell(graded):
+    row = graded["rows"]["sys_exit"]
+    assert row["status"] == "graded"
+    assert float(row["test_rnn_forward"]) == 0
+    assert float(row["test_rnn_step_forward"]) == 2
+
+
+def test_feedback_never_shows_hidden_tests(graded):
+    hidden = []
+    source = json.loads(
+        (REPO / "solutions" / "rnn" / "rnn.ipynb").read_text())
+    for cell in source["cells"]:
+        text = "".join(cell["source"]) if isinstance(cell["source"], list) \
+            else cell["source"]
+        for block in re.findall(r"### BEGIN HIDDEN TESTS\n(.*?)### END HIDDEN",
+                                text, re.DOTALL):
+            hidden += [line.strip() for line in block.splitlines()
+                       if line.strip()]
+    assert hidden
+    pages = list(graded["feedback"].glob("*.html"))
+    assert len(pages) == len(graded["rows"])
+    for page in pages:
+        text = page.read_text()
+        assert "HIDDEN TESTS" not in text
+        assert "autograder" not in text, page.name
+        assert "Traceback" not in text or "site-packages" not in text
+        for line in hidden:
+            assert line not in text, (page.name, line)
+
+
+def test_whole_notebook_time_limit(tmp_path):
+    subs = tmp_path / "submitted"
+    slow = "import time\ntime.sleep(4)\n"
+    make_submission("rnn", subs / "slowpoke", replace={
+        grade_id: slow + source
+        for grade_id, source in solution_sources("rnn").items()})
+    out = tmp_path / "rnn.csv"
+    result = run_grader(subs, out, "--timeout", "12", "--quiet")
+    assert result.returncode == 0, result.stderr
+    with open(out, newline="") as f:
+        (row,) = list(csv.DictReader(f))
+    assert row["status"] == "timeout"
+    assert float(row["score"]) == 0
+
+
+def test_unknown_assignment_is_a_clear_error(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-m", "autograder", "grade", "nosuch", str(tmp_path),
+         "--out", str(tmp_path / "x.csv")],
+        cwd=REPO, capture_output=True, text=True)
+    assert result.returncode == 2
+    assert "unknown assignment 'nosuch'" in result.stderr
+    assert "Traceback" not in result.stderr
