@@ -150,7 +150,6 @@ def test_feedback_never_shows_hidden_tests(graded):
         text = page.read_text()
         assert "HIDDEN TESTS" not in text
         assert "autograder" not in text, page.name
-        assert "Traceback" not in text or "site-packages" not in text
         for line in hidden:
             assert line not in text, (page.name, line)
 

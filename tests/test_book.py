@@ -1,0 +1,71 @@
+"""The book builds with warnings as errors and every page executes."""
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from submissions import REPO
+
+
+def toc_files():
+    toc = yaml.safe_load((REPO / "_toc.yml").read_text())
+    files = [toc["root"]]
+    for chapter in toc.get("chapters", []):
+        files.append(chapter["file"])
+    return files
+
+
+@pytest.fixture(scope="session")
+def built(tmp_path_factory):
+    out = tmp_path_factory.mktemp("book")
+    env = dict(os.environ, SEQBOOK_PROGRESS="0")
+    jupyter_book = Path(sys.executable).parent / "jupyter-book"
+    result = subprocess.run(
+        [str(jupyter_book), "build", ".", "--path-output", str(out),
+         "--builder", "html", "-W", "-n", "--keep-going"],
+        cwd=REPO, capture_output=True, text=True, env=env, timeout=1200,
+    )
+    return result, out / "_build" / "html"
+
+
+def test_book_builds_without_warnings(built):
+    result, _ = built
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
+    assert "WARNING" not in result.stderr
+
+
+def test_every_chapter_page_exists_and_executed(built):
+    _, html = built
+    for name in toc_files():
+        page = html / f"{name}.html"
+        assert page.exists(), page
+        text = page.read_text(encoding="utf-8")
+        assert "Traceback (most recent call last)" not in text, name
+        assert 'class="output error"' not in text, name
+
+
+def test_code_chapters_have_outputs_and_figures(built):
+    _, html = built
+    for name in ("book/sequence_data", "book/rnn"):
+        text = (html / f"{name}.html").read_text(encoding="utf-8")
+        assert "cell_output" in text, name
+        images = re.findall(r"<img[^>]*>", text)
+        assert images, f"{name} has no figure"
+        for tag in images:
+            assert re.search(r'alt="[^"]{8,}"', tag), (name, tag[:200])
+
+
+def test_rnn_chapter_links_its_assignment(built):
+    _, html = built
+    text = (html / "book/rnn.html").read_text(encoding="utf-8")
+    links = re.findall(r'href="([^"]*rnn\.ipynb)"', text)
+    assert links, "the RNN chapter does not link rnn.ipynb"
+    target = (html / "book" / links[0]).resolve()
+    assert target.exists()
+    assert target.read_bytes() == (
+        REPO / "notebooks" / "rnn" / "rnn.ipynb").read_bytes()

@@ -1,0 +1,143 @@
+"""Unit tests of the course library students install."""
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+import torch  # noqa: E402
+
+from seqbook import data, fixtures, gradcheck, plotting, training  # noqa: E402
+
+
+def test_numerical_gradient_matches_a_known_derivative():
+    x = np.array([[1.0, -2.0], [0.5, 3.0]])
+    upstream = np.array([[1.0, 2.0], [-1.0, 0.5]])
+    grad = gradcheck.numerical_gradient(lambda: np.sin(x) * x, x, upstream)
+    exact = (np.cos(x) * x + np.sin(x)) * upstream
+    assert gradcheck.relative_error(grad, exact) < 1e-8
+    assert np.array_equal(x, [[1.0, -2.0], [0.5, 3.0]])  # restored
+
+
+def test_numerical_gradient_of_a_scalar_agrees_with_autograd():
+    rng = np.random.default_rng(0)
+    W = rng.normal(size=(3, 4))
+    grad = gradcheck.numerical_gradient(lambda: np.sum(np.tanh(W) ** 3), W)
+    Wt = torch.tensor(W, requires_grad=True)
+    (torch.tanh(Wt) ** 3).sum().backward()
+    assert gradcheck.relative_error(grad, Wt.grad.numpy()) < 1e-7
+
+
+def test_numerical_gradient_refuses_float32():
+    x = np.ones(3, dtype=np.float32)
+    with pytest.raises(TypeError, match="float64"):
+        gradcheck.numerical_gradient(lambda: x.sum(), x)
+
+
+def test_relative_error():
+    assert gradcheck.relative_error(np.ones(3), np.ones(3)) == 0
+    assert gradcheck.relative_error([1.0], [3.0]) == pytest.approx(0.5)
+    assert gradcheck.relative_error(np.zeros(0), np.zeros(0)) == 0
+    with pytest.raises(ValueError):
+        gradcheck.relative_error(np.ones(2), np.ones(3))
+
+
+def test_char_vocab_round_trip_and_errors():
+    vocab = data.CharVocab("hello", sort=True)
+    assert vocab.chars == ["e", "h", "l", "o"] and len(vocab) == 4
+    assert vocab.decode(vocab.encode("hole")) == "hole"
+    with pytest.raises(KeyError, match="z"):
+        vocab.encode("hz")
+    with pytest.raises(ValueError):
+        data.CharVocab("")
+
+
+def test_hello_example():
+    vocab, x, y = data.hello_example()
+    assert vocab.decode(x) == "hell" and vocab.decode(y) == "ello"
+
+
+def test_one_hot():
+    out = data.one_hot(np.array([[0, 2], [1, 1]]), 3)
+    assert out.shape == (2, 2, 3) and out.dtype == np.float64
+    assert np.array_equal(out.argmax(-1), [[0, 2], [1, 1]])
+    assert np.array_equal(out.sum(-1), np.ones((2, 2)))
+    with pytest.raises(ValueError):
+        data.one_hot([3], 3)
+
+
+def test_bag_of_words_loses_order():
+    vocabulary = ["dog", "bites", "man"]
+    a = data.bag_of_words("dog bites man", vocabulary)
+    assert np.array_equal(a, data.bag_of_words("man bites dog", vocabulary))
+    assert np.array_equal(data.bag_of_words("dog dog cat", vocabulary),
+                          [2, 0, 0])
+
+
+def test_char_batches_are_shifted_windows():
+    ids = np.arange(100)
+    x, y = data.char_batches(ids, 7, 5, np.random.default_rng(0))
+    assert x.shape == y.shape == (5, 7)
+    assert np.array_equal(y, x + 1)
+    with pytest.raises(ValueError, match="at least"):
+        data.char_batches(np.arange(5), 7, 2, np.random.default_rng(0))
+
+
+def test_corpora_ship_with_the_package_and_are_reproducible():
+    for name in data.CORPORA:
+        assert len(data.load_corpus(name)) > 1000
+    assert data.load_corpus("simple_sentences") == data.simple_sentences()
+    assert data.simple_sentences(seed=1) != data.simple_sentences(seed=2)
+    with pytest.raises(ValueError, match="unknown corpus"):
+        data.load_corpus("imdb")
+
+
+def test_fixtures_are_seeded():
+    a = fixtures.random_rnn_inputs(2, 3, 4, 5, seed=7)
+    b = fixtures.random_rnn_inputs(2, 3, 4, 5, seed=7)
+    assert a["x"].shape == (2, 3, 4) and a["Wh"].shape == (5, 5)
+    for key in a:
+        assert np.array_equal(a[key], b[key])
+    fixtures.seed_everything(3)
+    first = (np.random.rand(), torch.rand(1).item())
+    fixtures.seed_everything(3)
+    assert first == (np.random.rand(), torch.rand(1).item())
+
+
+def test_adam_minimises_a_quadratic():
+    params = {"w": np.array([3.0, -2.0])}
+    optimizer = training.Adam(params, lr=0.1)
+    for _ in range(300):
+        optimizer.step({"w": 2 * params["w"]})
+    assert np.abs(params["w"]).max() < 1e-2
+    with pytest.raises(KeyError):
+        optimizer.step({})
+
+
+def test_train_loop_collects_losses_and_stops_on_nan():
+    losses = training.train_loop(lambda i: 1.0 / (i + 1), 5, progress=False)
+    assert losses == [1.0, 0.5, 1 / 3, 0.25, 0.2]
+    with pytest.raises(FloatingPointError, match="step 2"):
+        training.train_loop(lambda i: [1, 1, float("nan")][i], 3,
+                            progress=False)
+
+
+def test_train_loop_keeps_the_losses_when_interrupted():
+    def step(i):
+        if i == 3:
+            raise KeyboardInterrupt
+        return float(i)
+
+    assert training.train_loop(step, 10, progress=False) == [0.0, 1.0, 2.0]
+
+
+def test_plots_use_the_colour_blind_safe_palette():
+    ax = plotting.plot_curves({"a": [1, 2, 3], "b": [3, 2, 1]}, logy=True)
+    colours = [line.get_color() for line in ax.get_lines()]
+    assert colours == plotting.PALETTE[:2]
+    ax = plotting.plot_heatmap(np.eye(3), ["a", "b", "c"], ["x", "y", "z"],
+                               annotate=True)
+    assert len(ax.texts) == 9
+    plotting.use_style()
+    matplotlib.pyplot.close("all")
