@@ -22,10 +22,14 @@ ORDER = ["rnn", "lstm", "gru", "seq2seq", "attention", "self_attention"]
 
 def assignments():
     """Names of the assignments that have a source notebook, in order."""
-    found = [p.parent.name for p in SOLUTIONS.glob("*/*.ipynb")
-             if p.stem == p.parent.name]
-    return sorted(found, key=lambda n: (ORDER.index(n) if n in ORDER
-                                        else len(ORDER), n))
+    found = [
+        p.parent.name
+        for p in SOLUTIONS.glob("*/*.ipynb")
+        if p.stem == p.parent.name
+    ]
+    return sorted(
+        found, key=lambda n: (ORDER.index(n) if n in ORDER else len(ORDER), n)
+    )
 
 
 def nbgrader_config(root, cell_timeout=60):
@@ -43,7 +47,9 @@ def nbgrader_config(root, cell_timeout=60):
     c.Execute.execute_retries = 0
     # A timed-out cell is interrupted and marked failed; grading goes on.
     c.Execute.raise_on_iopub_timeout = False
-    c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
+    c.ClearSolutions.code_stub = {
+        "python": "# YOUR CODE HERE\nraise NotImplementedError()"
+    }
     c.Exchange.root = str(Path(root) / "exchange")
     return c
 
@@ -135,10 +141,11 @@ def ensure_gradebook(name, root=COURSE):
 
 
 def os_environ_for_kernel():
-    """Environment of grading kernels: the repo importable, no progress bars."""
+    """Environment of grading kernels: repo importable, no progress bars."""
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(
-        [str(REPO)] + [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p]
+        [str(REPO)]
+        + [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p]
     )
     env["SEQBOOK_PROGRESS"] = "0"
     env["MPLBACKEND"] = "Agg"

@@ -43,8 +43,11 @@ def check_notebook(path, assignment):
     path = Path(path)
     if not path.exists():
         folder = path.parent
-        others = sorted(p.name for p in folder.glob("*.ipynb")) if \
-            folder.is_dir() else []
+        others = (
+            sorted(p.name for p in folder.glob("*.ipynb"))
+            if folder.is_dir()
+            else []
+        )
         if others:
             return ("missing", f"no {path.name}; found {', '.join(others)}")
         return ("missing", f"no {assignment}/{path.name} in the submission")
@@ -55,8 +58,10 @@ def check_notebook(path, assignment):
         nbformat.validate(nb)
     except Exception as error:
         reason = str(error).splitlines()[0][:200] if str(error) else ""
-        return ("invalid_notebook",
-                f"not a readable notebook ({type(error).__name__}: {reason})")
+        return (
+            "invalid_notebook",
+            f"not a readable notebook ({type(error).__name__}: {reason})",
+        )
     return None
 
 
@@ -71,16 +76,21 @@ def _run_worker(job, notebook_timeout):
     started = time.monotonic()
     process = subprocess.Popen(
         [sys.executable, "-m", "autograder.worker", str(job_file)],
-        cwd=course.REPO, env=env, start_new_session=True,
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        cwd=course.REPO,
+        env=env,
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
     )
     try:
         _, stderr = process.communicate(timeout=notebook_timeout)
     except subprocess.TimeoutExpired:
         os.killpg(process.pid, signal.SIGKILL)
         process.communicate()
-        return {"status": "timeout",
-                "detail": f"the notebook ran longer than {notebook_timeout} s"}
+        return {
+            "status": "timeout",
+            "detail": f"the notebook ran longer than {notebook_timeout} s",
+        }
     finally:
         # The kernel is in the same process group: leave nothing behind.
         try:
@@ -92,8 +102,10 @@ def _run_worker(job, notebook_timeout):
         outcome = json.loads(result_file.read_text(encoding="utf-8"))
     if outcome is None:
         tail = stderr.decode("utf-8", "replace").strip().splitlines()[-1:]
-        outcome = {"status": "error",
-                   "detail": "the grader's worker failed: " + " ".join(tail)}
+        outcome = {
+            "status": "error",
+            "detail": "the grader's worker failed: " + " ".join(tail),
+        }
     outcome["seconds"] = round(time.monotonic() - started, 2)
     return outcome
 
@@ -112,8 +124,16 @@ def _failure_feedback(path, student, assignment, status, detail):
     )
 
 
-def grade(assignment, submissions, out, jobs=1, cell_timeout=60,
-          notebook_timeout=300, feedback_dir=None, progress=True):
+def grade(
+    assignment,
+    submissions,
+    out,
+    jobs=1,
+    cell_timeout=60,
+    notebook_timeout=300,
+    feedback_dir=None,
+    progress=True,
+):
     """Grade every student folder in ``submissions``; write the CSV ``out``.
 
     Returns the list of rows (dicts) written.
@@ -127,8 +147,11 @@ def grade(assignment, submissions, out, jobs=1, cell_timeout=60,
     if not submissions.is_dir():
         raise FileNotFoundError(f"no submissions folder {submissions}")
     out = Path(out)
-    feedback_dir = Path(feedback_dir) if feedback_dir else \
-        out.parent / "feedback" / assignment
+    feedback_dir = (
+        Path(feedback_dir)
+        if feedback_dir
+        else out.parent / "feedback" / assignment
+    )
     master_db = course.ensure_gradebook(assignment)
     cells = graded_cells(assignment)
     max_score = sum(points for _, points in cells)
@@ -138,8 +161,10 @@ def grade(assignment, submissions, out, jobs=1, cell_timeout=60,
     rows = {}
 
     def finish(student, outcome):
-        earned = {name: float(outcome.get("cells", {}).get(name, 0) or 0)
-                  for name, _ in cells}
+        earned = {
+            name: float(outcome.get("cells", {}).get(name, 0) or 0)
+            for name, _ in cells
+        }
         row = {
             "student_id": student,
             "assignment": assignment,
@@ -150,8 +175,13 @@ def grade(assignment, submissions, out, jobs=1, cell_timeout=60,
         }
         feedback = feedback_dir / f"{student}.html"
         if not outcome.get("feedback"):
-            _failure_feedback(feedback, student, assignment,
-                              outcome["status"], outcome.get("detail", ""))
+            _failure_feedback(
+                feedback,
+                student,
+                assignment,
+                outcome["status"],
+                outcome.get("detail", ""),
+            )
         rows[student] = (row, outcome)
 
     pending = []
@@ -159,8 +189,10 @@ def grade(assignment, submissions, out, jobs=1, cell_timeout=60,
         notebook = submissions / student / assignment / f"{assignment}.ipynb"
         problem = check_notebook(notebook, assignment)
         if problem:
-            finish(student, {"status": problem[0], "detail": problem[1],
-                             "seconds": 0.0})
+            finish(
+                student,
+                {"status": problem[0], "detail": problem[1], "seconds": 0.0},
+            )
         else:
             pending.append((student, notebook))
 
@@ -177,8 +209,13 @@ def grade(assignment, submissions, out, jobs=1, cell_timeout=60,
             "feedback": str((feedback_dir / f"{student}.html").resolve()),
         }
 
-    bar = tqdm(total=len(students), desc=f"grading {assignment}",
-               unit="nb", disable=not progress, initial=len(rows))
+    bar = tqdm(
+        total=len(students),
+        desc=f"grading {assignment}",
+        unit="nb",
+        disable=not progress,
+        initial=len(rows),
+    )
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
         futures = {
             pool.submit(_run_worker, job_for(s, nb), notebook_timeout): s
@@ -218,13 +255,18 @@ def _write_details(out, ordered):
     path = out.with_suffix(".details.jsonl")
     with open(path, "w", encoding="utf-8") as f:
         for row, outcome in ordered:
-            f.write(json.dumps({
-                "student_id": row["student_id"],
-                "status": row["status"],
-                "score": row["score"],
-                "detail": outcome.get("detail", ""),
-                "seconds": outcome.get("seconds", 0.0),
-            }) + "\n")
+            f.write(
+                json.dumps(
+                    {
+                        "student_id": row["student_id"],
+                        "status": row["status"],
+                        "score": row["score"],
+                        "detail": outcome.get("detail", ""),
+                        "seconds": outcome.get("seconds", 0.0),
+                    }
+                )
+                + "\n"
+            )
 
 
 def _summary(ordered, max_score, out, feedback_dir):
@@ -232,18 +274,28 @@ def _summary(ordered, max_score, out, feedback_dir):
     for row, _ in ordered:
         counts[row["status"]] = counts.get(row["status"], 0) + 1
     scores = [row["score"] for row, _ in ordered]
-    print(f"\n{len(ordered)} submissions: " + ", ".join(
-        f"{n} {status}" for status, n in sorted(counts.items())))
+    print(
+        f"\n{len(ordered)} submissions: "
+        + ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
+    )
     if scores:
-        print(f"score out of {max_score:g}: mean {statistics.mean(scores):.2f}"
-              f", median {statistics.median(scores):.2f}")
+        print(
+            f"score out of {max_score:g}: mean {statistics.mean(scores):.2f}"
+            f", median {statistics.median(scores):.2f}"
+        )
     slow = sorted(ordered, key=lambda r: -r[1].get("seconds", 0))[:3]
     if slow and slow[0][1].get("seconds"):
-        print("slowest: " + ", ".join(
-            f"{row['student_id']} {o.get('seconds', 0):.1f} s"
-            for row, o in slow))
+        print(
+            "slowest: "
+            + ", ".join(
+                f"{row['student_id']} {o.get('seconds', 0):.1f} s"
+                for row, o in slow
+            )
+        )
     for row, outcome in ordered:
         if row["status"] != "graded":
-            print(f"  {row['student_id']}: {row['status']}: "
-                  f"{outcome.get('detail', '')}")
+            print(
+                f"  {row['student_id']}: {row['status']}: "
+                f"{outcome.get('detail', '')}"
+            )
     print(f"grades: {out}\nfeedback: {feedback_dir}/")

@@ -30,8 +30,9 @@ def _grades(db, assignment, student, notebook):
 
     with Gradebook(f"sqlite:///{db}") as gb:
         nb = gb.find_submission_notebook(notebook, assignment, student)
-        return {g.name: (g.score, g.max_score) for g in nb.grades
-                if g.max_score}
+        return {
+            g.name: (g.score, g.max_score) for g in nb.grades if g.max_score
+        }
 
 
 def sanitize_for_feedback(path):
@@ -53,7 +54,8 @@ def sanitize_for_feedback(path):
         for output in cell.get("outputs", []):
             if output.get("output_type") == "error":
                 output["traceback"] = [
-                    f"{output.get('ename', 'Error')}: {output.get('evalue', '')}"
+                    f"{output.get('ename', 'Error')}: "
+                    f"{output.get('evalue', '')}"
                 ]
     Path(path).write_text(json.dumps(nb, indent=1), encoding="utf-8")
 
@@ -62,8 +64,9 @@ def _timed_out(path):
     nb = json.loads(Path(path).read_text(encoding="utf-8"))
     for cell in nb["cells"]:
         for output in cell.get("outputs", []):
-            if output.get("output_type") == "error" and \
-                    output.get("ename") in ("CellTimeoutError", "TimeoutError"):
+            if output.get("output_type") == "error" and output.get(
+                "ename"
+            ) in ("CellTimeoutError", "TimeoutError"):
                 return True
     return False
 
@@ -83,19 +86,27 @@ def grade_one(job):
     with contextlib.redirect_stdout(io.StringIO()):
         result = api.autograde(assignment, student, force=True, create=True)
     log = result.get("log", "") + str(result.get("error", ""))
-    autograded = work / "autograded" / student / assignment / f"{assignment}.ipynb"
+    autograded = (
+        work / "autograded" / student / assignment / f"{assignment}.ipynb"
+    )
     if not result["success"] or not autograded.exists():
         if re.search(r"DeadKernelError|Kernel died|kernel died", log):
-            return {"status": "kernel_died",
-                    "detail": "the kernel died while running the notebook"}
+            return {
+                "status": "kernel_died",
+                "detail": "the kernel died while running the notebook",
+            }
         if "UnresponsiveKernel" in log or "unresponsive" in log:
-            return {"status": "timeout",
-                    "detail": "the kernel stopped responding"}
+            return {
+                "status": "timeout",
+                "detail": "the kernel stopped responding",
+            }
         if "Timeout" in log:
             return {"status": "timeout", "detail": "a cell timed out"}
         last = [line for line in log.splitlines() if line.strip()][-3:]
-        return {"status": "error",
-                "detail": "nbgrader could not grade it: " + " / ".join(last)}
+        return {
+            "status": "error",
+            "detail": "nbgrader could not grade it: " + " / ".join(last),
+        }
 
     grades = _grades(work / "gradebook.db", assignment, student, assignment)
     status, detail = "graded", ""
@@ -127,8 +138,10 @@ def main(argv=None):
     try:
         outcome = grade_one(job)
     except Exception as error:  # reported as a row, never a crash
-        outcome = {"status": "error",
-                   "detail": f"{type(error).__name__}: {error}"}
+        outcome = {
+            "status": "error",
+            "detail": f"{type(error).__name__}: {error}",
+        }
     Path(job["result"]).write_text(json.dumps(outcome), encoding="utf-8")
     return 0
 

@@ -28,8 +28,7 @@ BIN = Path(sys.executable).parent
 
 def timed(command, **kwargs):
     started = time.perf_counter()
-    result = subprocess.run(command, capture_output=True, text=True,
-                            **kwargs)
+    result = subprocess.run(command, capture_output=True, text=True, **kwargs)
     elapsed = time.perf_counter() - started
     if result.returncode != 0:
         print(result.stdout[-2000:], result.stderr[-2000:])
@@ -39,9 +38,18 @@ def timed(command, **kwargs):
 
 def book(tmp):
     env = dict(os.environ, SEQBOOK_PROGRESS="0")
-    command = [str(BIN / "jupyter-book"), "build", ".", "--path-output",
-               str(tmp / "book"), "--builder", "html", "-W", "-n",
-               "--keep-going"]
+    command = [
+        str(BIN / "jupyter-book"),
+        "build",
+        ".",
+        "--path-output",
+        str(tmp / "book"),
+        "--builder",
+        "html",
+        "-W",
+        "-n",
+        "--keep-going",
+    ]
     cold = timed(command, cwd=REPO, env=env)
     cached = timed(command, cwd=REPO, env=env)
     print(f"book build: cold {cold:.1f} s, cached {cached:.1f} s")
@@ -52,10 +60,21 @@ def solutions(tmp):
     for name in course.assignments():
         source = REPO / "solutions" / name / f"{name}.ipynb"
         seconds = timed(
-            [str(BIN / "jupyter"), "nbconvert", "--to", "notebook",
-             "--execute", str(source), "--output-dir", str(tmp),
-             "--output", f"{name}-executed.ipynb"],
-            cwd=source.parent, env=env)
+            [
+                str(BIN / "jupyter"),
+                "nbconvert",
+                "--to",
+                "notebook",
+                "--execute",
+                str(source),
+                "--output-dir",
+                str(tmp),
+                "--output",
+                f"{name}-executed.ipynb",
+            ],
+            cwd=source.parent,
+            env=env,
+        )
         print(f"solution notebook {name}: {seconds:.1f} s to execute")
 
 
@@ -63,15 +82,30 @@ def grading(tmp, size):
     for name in course.assignments():
         subs = tmp / f"class-{name}"
         for i in range(size):
-            make_submission(name, subs / f"student{i:03d}",
-                            solved=(i % 2 == 0))
+            make_submission(
+                name, subs / f"student{i:03d}", solved=(i % 2 == 0)
+            )
         for jobs in (1, 2):
             seconds = timed(
-                [sys.executable, "-m", "autograder", "grade", name,
-                 str(subs), "--out", str(tmp / f"{name}-{jobs}.csv"),
-                 "--jobs", str(jobs), "--quiet"], cwd=REPO)
-            print(f"grading {name}: {seconds / size:.2f} s per submission "
-                  f"with --jobs {jobs} ({size} submissions)")
+                [
+                    sys.executable,
+                    "-m",
+                    "autograder",
+                    "grade",
+                    name,
+                    str(subs),
+                    "--out",
+                    str(tmp / f"{name}-{jobs}.csv"),
+                    "--jobs",
+                    str(jobs),
+                    "--quiet",
+                ],
+                cwd=REPO,
+            )
+            print(
+                f"grading {name}: {seconds / size:.2f} s per submission "
+                f"with --jobs {jobs} ({size} submissions)"
+            )
 
 
 def main():

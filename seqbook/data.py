@@ -12,14 +12,49 @@ CORPORA = ("tiny_stories", "simple_sentences")
 # A tiny grammar for the "simple_sentences" corpus: regular enough for a
 # small character model to learn in seconds, varied enough that it cannot
 # simply memorise the text.
-_SUBJECTS = ["the cat", "the dog", "a small bird", "the boy", "the girl",
-             "my friend", "the old man", "a young fox", "the teacher"]
-_VERBS = ["sat on", "ran to", "looked at", "walked to", "sang to",
-          "waited by", "slept near", "jumped over", "painted"]
-_OBJECTS = ["the mat", "the door", "the hill", "the sea", "the wall",
-            "the old tree", "the red house", "the river", "the garden"]
-_ENDINGS = ["", "", " in the morning", " at night", " when the rain came",
-            " and then went home", " for a long time", " with a smile"]
+_SUBJECTS = [
+    "the cat",
+    "the dog",
+    "a small bird",
+    "the boy",
+    "the girl",
+    "my friend",
+    "the old man",
+    "a young fox",
+    "the teacher",
+]
+_VERBS = [
+    "sat on",
+    "ran to",
+    "looked at",
+    "walked to",
+    "sang to",
+    "waited by",
+    "slept near",
+    "jumped over",
+    "painted",
+]
+_OBJECTS = [
+    "the mat",
+    "the door",
+    "the hill",
+    "the sea",
+    "the wall",
+    "the old tree",
+    "the red house",
+    "the river",
+    "the garden",
+]
+_ENDINGS = [
+    "",
+    "",
+    " in the morning",
+    " at night",
+    " when the rain came",
+    " and then went home",
+    " for a long time",
+    " with a smile",
+]
 
 
 def hello_example():
@@ -51,8 +86,11 @@ def simple_sentences(num_sentences=1200, seed=0):
     rng = np.random.default_rng(seed)
     lines = []
     for _ in range(num_sentences):
-        parts = [rng.choice(_SUBJECTS), rng.choice(_VERBS),
-                 rng.choice(_OBJECTS)]
+        parts = [
+            rng.choice(_SUBJECTS),
+            rng.choice(_VERBS),
+            rng.choice(_OBJECTS),
+        ]
         lines.append(" ".join(parts) + str(rng.choice(_ENDINGS)) + ".")
     return "\n".join(lines) + "\n"
 

@@ -33,8 +33,15 @@ def use_style():
     )
 
 
-def plot_curves(curves, xlabel="step", ylabel="loss", title=None,
-                logy=False, ax=None, x=None):
+def plot_curves(
+    curves,
+    xlabel="step",
+    ylabel="loss",
+    title=None,
+    logy=False,
+    ax=None,
+    x=None,
+):
     """Plot named curves on one axis.
 
     Inputs:
@@ -60,8 +67,16 @@ def plot_curves(curves, xlabel="step", ylabel="loss", title=None,
     return ax
 
 
-def plot_heatmap(matrix, xlabels=None, ylabels=None, title=None, ax=None,
-                 annotate=False, cmap="viridis", colorbar=True):
+def plot_heatmap(
+    matrix,
+    xlabels=None,
+    ylabels=None,
+    title=None,
+    ax=None,
+    annotate=False,
+    cmap="viridis",
+    colorbar=True,
+):
     """Show a 2-D array as an image with labelled rows and columns.
 
     Returns the matplotlib Axes.
@@ -77,8 +92,14 @@ def plot_heatmap(matrix, xlabels=None, ylabels=None, title=None, ax=None,
         ax.set_yticks(range(len(ylabels)), labels=list(ylabels))
     if annotate:
         for (i, j), value in np.ndenumerate(matrix):
-            ax.text(j, i, f"{value:.2f}", ha="center", va="center",
-                    color="white" if value < matrix.mean() else "black")
+            ax.text(
+                j,
+                i,
+                f"{value:.2f}",
+                ha="center",
+                va="center",
+                color="white" if value < matrix.mean() else "black",
+            )
     if title:
         ax.set_title(title)
     if colorbar:

@@ -82,9 +82,9 @@ class Adam:
                     f"parameter has {param.shape}"
                 )
             self.m[name] = self.beta1 * self.m[name] + (1 - self.beta1) * grad
-            self.v[name] = self.beta2 * self.v[name] + (
-                1 - self.beta2
-            ) * (grad * grad)
+            self.v[name] = self.beta2 * self.v[name] + (1 - self.beta2) * (
+                grad * grad
+            )
             m_hat = self.m[name] / (1 - self.beta1**self.t)
             v_hat = self.v[name] / (1 - self.beta2**self.t)
             param -= self.lr * m_hat / (np.sqrt(v_hat) + self.eps)

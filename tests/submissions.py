@@ -27,8 +27,7 @@ def solution_sources(assignment):
     return out
 
 
-def make_submission(assignment, dest, replace=None, solved=True,
-                    edit=None):
+def make_submission(assignment, dest, replace=None, solved=True, edit=None):
     """Write dest/<assignment>/<assignment>.ipynb and return its path.
 
     - replace: grade_id -> new source of that solution cell

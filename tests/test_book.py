@@ -26,16 +26,32 @@ def built(tmp_path_factory):
     env = dict(os.environ, SEQBOOK_PROGRESS="0")
     jupyter_book = Path(sys.executable).parent / "jupyter-book"
     result = subprocess.run(
-        [str(jupyter_book), "build", ".", "--path-output", str(out),
-         "--builder", "html", "-W", "-n", "--keep-going"],
-        cwd=REPO, capture_output=True, text=True, env=env, timeout=1200,
+        [
+            str(jupyter_book),
+            "build",
+            ".",
+            "--path-output",
+            str(out),
+            "--builder",
+            "html",
+            "-W",
+            "-n",
+            "--keep-going",
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=1200,
     )
     return result, out / "_build" / "html"
 
 
 def test_book_builds_without_warnings(built):
     result, _ = built
-    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
+    assert result.returncode == 0, (
+        result.stdout[-4000:] + result.stderr[-4000:]
+    )
     assert "WARNING" not in result.stderr
 
 
@@ -67,5 +83,7 @@ def test_rnn_chapter_links_its_assignment(built):
     assert links, "the RNN chapter does not link rnn.ipynb"
     target = (html / "book" / links[0]).resolve()
     assert target.exists()
-    assert target.read_bytes() == (
-        REPO / "notebooks" / "rnn" / "rnn.ipynb").read_bytes()
+    assert (
+        target.read_bytes()
+        == (REPO / "notebooks" / "rnn" / "rnn.ipynb").read_bytes()
+    )

@@ -25,18 +25,24 @@ VOCAB = CharVocab(load_corpus("simple_sentences"), sort=True)
 
 RUNNERS = {
     "test_rnn_step_forward": lambda f: checks.rnn_step_forward(
-        f["rnn_step_forward"]),
+        f["rnn_step_forward"]
+    ),
     "test_rnn_step_backward": lambda f: checks.rnn_step_backward(
-        f["rnn_step_forward"], f["rnn_step_backward"]),
+        f["rnn_step_forward"], f["rnn_step_backward"]
+    ),
     "test_rnn_forward": lambda f: checks.rnn_forward(f["rnn_forward"]),
     "test_rnn_backward": lambda f: checks.rnn_backward(
-        f["rnn_forward"], f["rnn_backward"]),
+        f["rnn_forward"], f["rnn_backward"]
+    ),
     "test_temporal_softmax_loss": lambda f: checks.temporal_softmax_loss(
-        f["temporal_softmax_loss"]),
+        f["temporal_softmax_loss"]
+    ),
     "test_clip_grad_norm": lambda f: checks.clip_grad_norm(
-        f["clip_grad_norm"]),
+        f["clip_grad_norm"]
+    ),
     "test_sample_chars": lambda f: checks.sample_chars(
-        f["sample_chars"], VOCAB),
+        f["sample_chars"], VOCAB
+    ),
 }
 
 

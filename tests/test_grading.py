@@ -25,9 +25,21 @@ def mutant_source(grade_id, old, new):
 
 def run_grader(submissions, out, *extra):
     return subprocess.run(
-        [sys.executable, "-m", "autograder", "grade", "rnn",
-         str(submissions), "--out", str(out), *extra],
-        cwd=REPO, capture_output=True, text=True, timeout=1200,
+        [
+            sys.executable,
+            "-m",
+            "autograder",
+            "grade",
+            "rnn",
+            str(submissions),
+            "--out",
+            str(out),
+            *extra,
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=1200,
     )
 
 
@@ -38,16 +50,31 @@ def graded(tmp_path_factory):
     make_submission("rnn", subs / "solution")
     make_submission("rnn", subs / "untouched", solved=False)
     for name, grade_id, old, new, *_ in MUTANTS:
-        make_submission("rnn", subs / f"mutant_{name}",
-                        replace={grade_id: mutant_source(grade_id, old, new)})
+        make_submission(
+            "rnn",
+            subs / f"mutant_{name}",
+            replace={grade_id: mutant_source(grade_id, old, new)},
+        )
     forward = solution_sources("rnn")["rnn_forward"]
-    make_submission("rnn", subs / "endless_loop", replace={
-        "rnn_forward": forward.replace(
-            "    N, T, _ = x.shape", "    while True:\n        pass")})
-    make_submission("rnn", subs / "sys_exit", replace={
-        "rnn_forward": "import sys\nsys.exit(1)\n" + forward})
-    make_submission("rnn", subs / "kernel_killer", replace={
-        "rnn_forward": "import os\nos._exit(1)\n"})
+    make_submission(
+        "rnn",
+        subs / "endless_loop",
+        replace={
+            "rnn_forward": forward.replace(
+                "    N, T, _ = x.shape", "    while True:\n        pass"
+            )
+        },
+    )
+    make_submission(
+        "rnn",
+        subs / "sys_exit",
+        replace={"rnn_forward": "import sys\nsys.exit(1)\n" + forward},
+    )
+    make_submission(
+        "rnn",
+        subs / "kernel_killer",
+        replace={"rnn_forward": "import os\nos._exit(1)\n"},
+    )
     (subs / "no_notebook" / "rnn").mkdir(parents=True)
     wrong_name = subs / "wrong_name" / "rnn"
     wrong_name.mkdir(parents=True)
@@ -63,8 +90,12 @@ def graded(tmp_path_factory):
     result = run_grader(subs, out, "--jobs", "2", "--cell-timeout", "20")
     with open(out, newline="", encoding="utf-8") as f:
         rows = {row["student_id"]: row for row in csv.DictReader(f)}
-    return {"result": result, "rows": rows, "subs": subs,
-            "feedback": root / "grades" / "feedback" / "rnn"}
+    return {
+        "result": result,
+        "rows": rows,
+        "subs": subs,
+        "feedback": root / "grades" / "feedback" / "rnn",
+    }
 
 
 def test_command_succeeds_with_one_row_per_student(graded):
@@ -76,8 +107,13 @@ def test_command_succeeds_with_one_row_per_student(graded):
 def test_csv_columns_follow_the_contract(graded):
     row = next(iter(graded["rows"].values()))
     columns = list(row)
-    assert columns[:5] == ["student_id", "assignment", "score", "max_score",
-                           "status"]
+    assert columns[:5] == [
+        "student_id",
+        "assignment",
+        "score",
+        "max_score",
+        "status",
+    ]
     assert columns[5:] == [name for name, _ in graded_cells("rnn")]
 
 
@@ -104,14 +140,17 @@ def test_mutant_loses_points_and_feedback_names_the_problem(graded, mutant):
     assert words in page.replace("&#39;", "'").replace("&quot;", '"')
 
 
-@pytest.mark.parametrize("student, status", [
-    ("endless_loop", "timeout"),
-    ("kernel_killer", "kernel_died"),
-    ("no_notebook", "missing"),
-    ("wrong_name", "missing"),
-    ("corrupt", "invalid_notebook"),
-    ("empty", "invalid_notebook"),
-])
+@pytest.mark.parametrize(
+    "student, status",
+    [
+        ("endless_loop", "timeout"),
+        ("kernel_killer", "kernel_died"),
+        ("no_notebook", "missing"),
+        ("wrong_name", "missing"),
+        ("corrupt", "invalid_notebook"),
+        ("empty", "invalid_notebook"),
+    ],
+)
 def test_broken_submissions_get_their_status(graded, student, status):
     row = graded["rows"][student]
     assert row["status"] == status
@@ -134,15 +173,19 @@ def test_sys_exit_is_graded_without_the_cell(graded):
 
 def test_feedback_never_shows_hidden_tests(graded):
     hidden = []
-    source = json.loads(
-        (REPO / "solutions" / "rnn" / "rnn.ipynb").read_text())
+    source = json.loads((REPO / "solutions" / "rnn" / "rnn.ipynb").read_text())
     for cell in source["cells"]:
-        text = "".join(cell["source"]) if isinstance(cell["source"], list) \
+        text = (
+            "".join(cell["source"])
+            if isinstance(cell["source"], list)
             else cell["source"]
-        for block in re.findall(r"### BEGIN HIDDEN TESTS\n(.*?)### END HIDDEN",
-                                text, re.DOTALL):
-            hidden += [line.strip() for line in block.splitlines()
-                       if line.strip()]
+        )
+        for block in re.findall(
+            r"### BEGIN HIDDEN TESTS\n(.*?)### END HIDDEN", text, re.DOTALL
+        ):
+            hidden += [
+                line.strip() for line in block.splitlines() if line.strip()
+            ]
     assert hidden
     pages = list(graded["feedback"].glob("*.html"))
     assert len(pages) == len(graded["rows"])
@@ -157,9 +200,14 @@ def test_feedback_never_shows_hidden_tests(graded):
 def test_whole_notebook_time_limit(tmp_path):
     subs = tmp_path / "submitted"
     slow = "import time\ntime.sleep(4)\n"
-    make_submission("rnn", subs / "slowpoke", replace={
-        grade_id: slow + source
-        for grade_id, source in solution_sources("rnn").items()})
+    make_submission(
+        "rnn",
+        subs / "slowpoke",
+        replace={
+            grade_id: slow + source
+            for grade_id, source in solution_sources("rnn").items()
+        },
+    )
     out = tmp_path / "rnn.csv"
     result = run_grader(subs, out, "--timeout", "12", "--quiet")
     assert result.returncode == 0, result.stderr
@@ -171,9 +219,20 @@ def test_whole_notebook_time_limit(tmp_path):
 
 def test_unknown_assignment_is_a_clear_error(tmp_path):
     result = subprocess.run(
-        [sys.executable, "-m", "autograder", "grade", "nosuch", str(tmp_path),
-         "--out", str(tmp_path / "x.csv")],
-        cwd=REPO, capture_output=True, text=True)
+        [
+            sys.executable,
+            "-m",
+            "autograder",
+            "grade",
+            "nosuch",
+            str(tmp_path),
+            "--out",
+            str(tmp_path / "x.csv"),
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+    )
     assert result.returncode == 2
     assert "unknown assignment 'nosuch'" in result.stderr
     assert "Traceback" not in result.stderr

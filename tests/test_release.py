@@ -10,8 +10,14 @@ from submissions import REPO
 
 # The contract's functions of each assignment that exists.
 CONTRACT = {
-    "rnn": ["rnn_step_forward", "rnn_step_backward", "rnn_forward",
-            "rnn_backward", "temporal_softmax_loss", "clip_grad_norm"],
+    "rnn": [
+        "rnn_step_forward",
+        "rnn_step_backward",
+        "rnn_forward",
+        "rnn_backward",
+        "temporal_softmax_loss",
+        "clip_grad_norm",
+    ],
 }
 ASSIGNMENTS = course.assignments()
 
@@ -34,8 +40,9 @@ def test_every_assignment_has_a_release():
 @pytest.mark.parametrize("name", ASSIGNMENTS)
 def test_release_is_in_sync_with_the_source(name, tmp_path):
     """Regenerate with nbgrader; the committed release must be identical."""
-    (fresh,) = course.release([name], dest=tmp_path / "notebooks",
-                              root=tmp_path / "course")
+    (fresh,) = course.release(
+        [name], dest=tmp_path / "notebooks", root=tmp_path / "course"
+    )
     committed = REPO / "notebooks" / name / f"{name}.ipynb"
     assert fresh.read_bytes() == committed.read_bytes(), (
         f"notebooks/{name} is out of date: run `make release` and commit"
@@ -48,25 +55,47 @@ def test_release_is_in_sync_with_the_source(name, tmp_path):
 def test_release_holds_no_solution_or_hidden_test(name):
     release = REPO / "notebooks" / name / f"{name}.ipynb"
     text = release.read_text(encoding="utf-8")
-    for marker in ("BEGIN SOLUTION", "END SOLUTION", "HIDDEN TESTS",
-                   "autograder", "_checks"):
+    for marker in (
+        "BEGIN SOLUTION",
+        "END SOLUTION",
+        "HIDDEN TESTS",
+        "autograder",
+        "_checks",
+    ):
         assert marker not in text
-    solutions = {c["nbg"]["grade_id"]: c["text"]
-                 for c in cells(REPO / "solutions" / name / f"{name}.ipynb")
-                 if c["nbg"].get("solution")}
+    solutions = {
+        c["nbg"]["grade_id"]: c["text"]
+        for c in cells(REPO / "solutions" / name / f"{name}.ipynb")
+        if c["nbg"].get("solution")
+    }
     for cell in cells(release):
         if cell["nbg"].get("solution"):
             assert "raise NotImplementedError()" in cell["text"]
-            body = re.sub(r'""".*?"""', "", solutions[cell["nbg"]["grade_id"]],
-                          flags=re.S)
+            body = re.sub(
+                r'""".*?"""',
+                "",
+                solutions[cell["nbg"]["grade_id"]],
+                flags=re.S,
+            )
             solution_lines = [
-                line.strip() for line in body.splitlines()
-                if line.strip() and not line.strip().startswith(
-                    ("def ", "###", "return", "if rng is None",
-                     "rng = np.random"))
+                line.strip()
+                for line in body.splitlines()
+                if line.strip()
+                and not line.strip().startswith(
+                    (
+                        "def ",
+                        "###",
+                        "return",
+                        "if rng is None",
+                        "rng = np.random",
+                    )
+                )
             ]
             for line in solution_lines:
-                assert line not in cell["text"], (cell["nbg"]["grade_id"], line)
+                assert line not in cell["text"], (
+                    cell["nbg"]["grade_id"],
+                    line,
+                )
 
 
 @pytest.mark.parametrize("folder", ["solutions", "notebooks"])
@@ -81,8 +110,11 @@ def test_notebooks_in_git_carry_no_outputs(folder):
 @pytest.mark.parametrize("name", sorted(CONTRACT))
 def test_each_contract_function_has_its_own_solution_cell(name):
     for folder in ("solutions", "notebooks"):
-        found = [c for c in cells(REPO / folder / name / f"{name}.ipynb")
-                 if c["nbg"].get("solution")]
+        found = [
+            c
+            for c in cells(REPO / folder / name / f"{name}.ipynb")
+            if c["nbg"].get("solution")
+        ]
         ids = [c["nbg"]["grade_id"] for c in found]
         for function in CONTRACT[name]:
             assert ids.count(function) == 1, (folder, function)
@@ -92,8 +124,11 @@ def test_each_contract_function_has_its_own_solution_cell(name):
 
 @pytest.mark.parametrize("name", ASSIGNMENTS)
 def test_test_cells_have_points_and_say_what_they_check(name):
-    graded = [c for c in cells(REPO / "solutions" / name / f"{name}.ipynb")
-              if c["nbg"].get("grade")]
+    graded = [
+        c
+        for c in cells(REPO / "solutions" / name / f"{name}.ipynb")
+        if c["nbg"].get("grade")
+    ]
     assert graded
     for cell in graded:
         assert cell["nbg"]["points"] > 0

@@ -71,8 +71,9 @@ def test_bag_of_words_loses_order():
     vocabulary = ["dog", "bites", "man"]
     a = data.bag_of_words("dog bites man", vocabulary)
     assert np.array_equal(a, data.bag_of_words("man bites dog", vocabulary))
-    assert np.array_equal(data.bag_of_words("dog dog cat", vocabulary),
-                          [2, 0, 0])
+    assert np.array_equal(
+        data.bag_of_words("dog dog cat", vocabulary), [2, 0, 0]
+    )
 
 
 def test_char_batches_are_shifted_windows():
@@ -119,8 +120,9 @@ def test_train_loop_collects_losses_and_stops_on_nan():
     losses = training.train_loop(lambda i: 1.0 / (i + 1), 5, progress=False)
     assert losses == [1.0, 0.5, 1 / 3, 0.25, 0.2]
     with pytest.raises(FloatingPointError, match="step 2"):
-        training.train_loop(lambda i: [1, 1, float("nan")][i], 3,
-                            progress=False)
+        training.train_loop(
+            lambda i: [1, 1, float("nan")][i], 3, progress=False
+        )
 
 
 def test_train_loop_keeps_the_losses_when_interrupted():
@@ -136,8 +138,9 @@ def test_plots_use_the_colour_blind_safe_palette():
     ax = plotting.plot_curves({"a": [1, 2, 3], "b": [3, 2, 1]}, logy=True)
     colours = [line.get_color() for line in ax.get_lines()]
     assert colours == plotting.PALETTE[:2]
-    ax = plotting.plot_heatmap(np.eye(3), ["a", "b", "c"], ["x", "y", "z"],
-                               annotate=True)
+    ax = plotting.plot_heatmap(
+        np.eye(3), ["a", "b", "c"], ["x", "y", "z"], annotate=True
+    )
     assert len(ax.texts) == 9
     plotting.use_style()
     matplotlib.pyplot.close("all")

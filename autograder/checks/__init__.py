@@ -66,7 +66,9 @@ def close(actual, expected, rtol=1e-6, atol=1e-8):
         expected = np.broadcast_to(expected, actual.shape)
     if actual.shape != expected.shape:
         return False
-    return bool(np.all(np.abs(actual - expected) <= atol + rtol * np.abs(expected)))
+    return bool(
+        np.all(np.abs(actual - expected) <= atol + rtol * np.abs(expected))
+    )
 
 
 def max_error(actual, expected):

@@ -37,8 +37,9 @@ def _tensor(array):
     return torch.tensor(array, dtype=torch.float64, requires_grad=True)
 
 
-def _reference_rnn(x, h0, Wx, Wh, b, dh=None, nonlinearity="tanh",
-                   detach_recurrence=False):
+def _reference_rnn(
+    x, h0, Wx, Wh, b, dh=None, nonlinearity="tanh", detach_recurrence=False
+):
     """Hidden states (N, T, H) and, given dh, the gradients of sum(h * dh).
 
     ``nonlinearity`` "tanh" runs torch.nn.RNN; the other modes run a loop
@@ -103,7 +104,11 @@ def _step_forward_hint(student, x, h, Wx, Wh, b, expected):
         out = unpack(student(x_, h_, Wx, Wh, b_), ("h_next", "cache"), fn)
         return np.asarray(out[0], dtype=np.float64)
 
-    zero_x, zero_h, zero_b = np.zeros_like(x), np.zeros_like(h), np.zeros_like(b)
+    zero_x, zero_h, zero_b = (
+        np.zeros_like(x),
+        np.zeros_like(h),
+        np.zeros_like(b),
+    )
     try:
         only_b = run(zero_x, zero_h, b)
         only_x = run(x, zero_h, zero_b)
@@ -124,8 +129,11 @@ def _step_forward_hint(student, x, h, Wx, Wh, b, expected):
         return "h_next ignores the input x (the term x @ Wx)."
     if close(only_h, 0):
         return "h_next ignores the previous hidden state h_prev (h_prev @ Wh)."
-    if Wh.shape[0] == Wh.shape[1] and close(only_h, np.tanh(h @ Wh.T)) and \
-            not close(only_h, np.tanh(h @ Wh)):
+    if (
+        Wh.shape[0] == Wh.shape[1]
+        and close(only_h, np.tanh(h @ Wh.T))
+        and not close(only_h, np.tanh(h @ Wh))
+    ):
         return "the recurrent term uses Wh transposed: compute h_prev @ Wh."
     if close(got, np.tanh(x @ Wx + h @ Wh + 2 * b)):
         return "the bias b is added twice."
@@ -172,7 +180,10 @@ def rnn_forward(student):
             continue
         wrong = [t for t in range(T) if not close(h[:, t], expected[:, t])]
         if T > 1 and close(h[:, 1:], expected[:, :-1]):
-            hint = "the states are shifted by one step: h[:, t] is h_t, after x_t."
+            hint = (
+                "the states are shifted by one step: h[:, t] is h_t, "
+                "after x_t."
+            )
         elif T > 1 and close(h[:, ::-1], expected):
             hint = "the states come out in reverse time order."
         elif wrong[0] == 0:
@@ -212,16 +223,24 @@ def _compare_grads(fn, got, expected, variants, context, step=False):
             hints.append(f"{label.get(k, k)} has the wrong sign")
         elif a.ndim == 2 and a.shape[0] == a.shape[1] and close(a, e.T):
             hints.append(f"{label.get(k, k)} is transposed")
-        elif np.any(e) and np.allclose(a, e * (np.sum(a * e) / np.sum(e * e)),
-                                       rtol=1e-6, atol=1e-8) and np.any(a):
+        elif (
+            np.any(e)
+            and np.allclose(
+                a, e * (np.sum(a * e) / np.sum(e * e)), rtol=1e-6, atol=1e-8
+            )
+            and np.any(a)
+        ):
             hints.append(f"{label.get(k, k)} is off by a constant factor")
-    hint = "; ".join(hints) if hints else (
-        "compare each term of your derivation with the chain rule"
+    hint = (
+        "; ".join(hints)
+        if hints
+        else ("compare each term of your derivation with the chain rule")
     )
     worst = max(wrong, key=lambda k: max_error(got[k], expected[k]))
     fail(
         f"{fn}: {names} {'is' if len(wrong) == 1 else 'are'} wrong for "
-        f"{context} (largest error {max_error(got[worst], expected[worst]):.3g}"
+        f"{context} (largest error "
+        f"{max_error(got[worst], expected[worst]):.3g}"
         f" in {label.get(worst, worst)}): {hint}."
     )
 
@@ -234,26 +253,43 @@ def rnn_step_backward(student_forward, student_backward):
         x, h, Wx, Wh, b = p["x"][:, 0], p["h0"], p["Wx"], p["Wh"], p["b"]
         dnext = np.random.default_rng(400 + i).normal(size=(N, H))
         _, cache = unpack(
-            student_forward(x.copy(), h.copy(), Wx.copy(), Wh.copy(), b.copy()),
-            ("h_next", "cache"), "rnn_step_forward",
+            student_forward(
+                x.copy(), h.copy(), Wx.copy(), Wh.copy(), b.copy()
+            ),
+            ("h_next", "cache"),
+            "rnn_step_forward",
         )
-        result = unpack(student_backward(dnext.copy(), cache),
-                        ("dx", "dh_prev", "dWx", "dWh", "db"), fn)
+        result = unpack(
+            student_backward(dnext.copy(), cache),
+            ("dx", "dh_prev", "dWx", "dWh", "db"),
+            fn,
+        )
         shapes = [(N, D), (N, H), (D, H), (H, H), (H,)]
         names = ("dx", "dh_prev", "dWx", "dWh", "db")
-        arrays = [as_float64(v, n, fn, s) for v, n, s in zip(result, names, shapes)]
+        arrays = [
+            as_float64(v, n, fn, s) for v, n, s in zip(result, names, shapes)
+        ]
         got = dict(zip(GRAD_NAMES, arrays))
         args = (p["x"], h, Wx, Wh, b, dnext[:, None])
         _, expected = _reference_rnn(*args)
         _, no_tanh = _reference_rnn(*args, nonlinearity="identity_grad")
         expected["dx"] = expected["dx"][:, 0]
         no_tanh["dx"] = no_tanh["dx"][:, 0]
-        variants = [(
-            "the derivative of tanh is missing: multiply the upstream "
-            "gradient by (1 - h_next**2) first", no_tanh,
-        )]
-        _compare_grads(fn, got, expected, variants,
-                       shapes_text(x=x, h_prev=h, Wx=Wx), step=True)
+        variants = [
+            (
+                "the derivative of tanh is missing: multiply the upstream "
+                "gradient by (1 - h_next**2) first",
+                no_tanh,
+            )
+        ]
+        _compare_grads(
+            fn,
+            got,
+            expected,
+            variants,
+            shapes_text(x=x, h_prev=h, Wx=Wx),
+            step=True,
+        )
 
 
 def rnn_backward(student_forward, student_backward):
@@ -263,28 +299,46 @@ def rnn_backward(student_forward, student_backward):
         p = _inputs(N, T, D, H, seed=500 + i)
         dh = np.random.default_rng(600 + i).normal(size=(N, T, H))
         args = [p[k].copy() for k in ("x", "h0", "Wx", "Wh", "b")]
-        _, cache = unpack(student_forward(*args), ("h", "cache"), "rnn_forward")
+        _, cache = unpack(
+            student_forward(*args), ("h", "cache"), "rnn_forward"
+        )
         result = unpack(student_backward(dh.copy(), cache), GRAD_NAMES, fn)
         shapes = [(N, T, D), (N, H), (D, H), (H, H), (H,)]
-        arrays = [as_float64(v, n, fn, s)
-                  for v, n, s in zip(result, GRAD_NAMES, shapes)]
+        arrays = [
+            as_float64(v, n, fn, s)
+            for v, n, s in zip(result, GRAD_NAMES, shapes)
+        ]
         got = dict(zip(GRAD_NAMES, arrays))
         ref_args = (p["x"], p["h0"], p["Wx"], p["Wh"], p["b"])
         _, expected = _reference_rnn(*ref_args, dh=dh)
         last_only = dh.copy()
         last_only[:, :-1] = 0
         variants = [
-            ("only the upstream gradient of the last state is used; dh holds "
-             "a gradient for every state h_t, add dh[:, t] at each step",
-             _reference_rnn(*ref_args, dh=last_only)[1]),
-            ("the gradient does not flow back through time: carry dh_prev "
-             "of step t into step t - 1",
-             _reference_rnn(*ref_args, dh=dh, detach_recurrence=True)[1]),
-            ("the derivative of tanh is missing",
-             _reference_rnn(*ref_args, dh=dh, nonlinearity="identity_grad")[1]),
+            (
+                "only the upstream gradient of the last state is used; dh "
+                "holds "
+                "a gradient for every state h_t, add dh[:, t] at each step",
+                _reference_rnn(*ref_args, dh=last_only)[1],
+            ),
+            (
+                "the gradient does not flow back through time: carry dh_prev "
+                "of step t into step t - 1",
+                _reference_rnn(*ref_args, dh=dh, detach_recurrence=True)[1],
+            ),
+            (
+                "the derivative of tanh is missing",
+                _reference_rnn(*ref_args, dh=dh, nonlinearity="identity_grad")[
+                    1
+                ],
+            ),
         ]
-        _compare_grads(fn, got, expected, variants,
-                       shapes_text(x=p["x"], h0=p["h0"], Wx=p["Wx"]))
+        _compare_grads(
+            fn,
+            got,
+            expected,
+            variants,
+            shapes_text(x=p["x"], h0=p["h0"], Wx=p["Wx"]),
+        )
 
 
 # ------------------------------------------------------------------- loss
@@ -314,12 +368,21 @@ def temporal_softmax_loss(student):
         mask[-1, -1] = False if T > 1 else True
         if i == 3:
             scores = scores * 1000.0  # a naive exp overflows here
-        result = unpack(student(scores.copy(), y.copy(), mask.copy()),
-                        ("loss", "dscores"), fn)
-        loss = np.asarray(result[0], dtype=np.float64) if np.isscalar(
-            result[0]) or np.ndim(result[0]) == 0 else None
+        result = unpack(
+            student(scores.copy(), y.copy(), mask.copy()),
+            ("loss", "dscores"),
+            fn,
+        )
+        loss = (
+            np.asarray(result[0], dtype=np.float64)
+            if np.isscalar(result[0]) or np.ndim(result[0]) == 0
+            else None
+        )
         if loss is None:
-            fail(f"{fn}: loss should be a scalar, got shape {np.shape(result[0])}.")
+            fail(
+                f"{fn}: loss should be a scalar, got shape "
+                f"{np.shape(result[0])}."
+            )
         if not np.isfinite(loss):
             fail(
                 f"{fn}: the loss is {float(loss)} for scores of size up to "
@@ -335,15 +398,22 @@ def temporal_softmax_loss(student):
             if close(loss, everything):
                 hint = "masked positions are counted: use only mask == True"
             elif close(loss, ref_loss * N / kept):
-                hint = "it divides by the number of kept positions; divide by N"
+                hint = (
+                    "it divides by the number of kept positions; divide by N"
+                )
             elif close(loss, ref_loss * N):
                 hint = "it sums without dividing by N"
             elif close(loss, ref_loss * N / (N * T)):
                 hint = "it divides by N * T; divide by N"
             else:
-                hint = "the loss is -log softmax(scores)[y] summed over kept positions, / N"
-            fail(f"{fn}: loss is {float(loss):.6g}, expected {ref_loss:.6g} "
-                 f"for {context}: {hint}.")
+                hint = (
+                    "the loss is -log softmax(scores)[y] summed over kept "
+                    "positions, / N"
+                )
+            fail(
+                f"{fn}: loss is {float(loss):.6g}, expected {ref_loss:.6g} "
+                f"for {context}: {hint}."
+            )
         if not close(dscores, ref_d):
             if np.any(np.abs(dscores[~mask]) > 1e-12):
                 hint = "dscores is not zero at masked positions"
@@ -352,9 +422,14 @@ def temporal_softmax_loss(student):
             elif close(dscores, -ref_d):
                 hint = "dscores has the wrong sign (softmax minus one-hot)"
             else:
-                hint = "dscores should be (softmax(scores) - onehot(y)) / N at kept positions"
-            fail(f"{fn}: dscores is wrong for {context} (largest error "
-                 f"{max_error(dscores, ref_d):.3g}): {hint}.")
+                hint = (
+                    "dscores should be (softmax(scores) - onehot(y)) / N at "
+                    "kept positions"
+                )
+            fail(
+                f"{fn}: dscores is wrong for {context} (largest error "
+                f"{max_error(dscores, ref_d):.3g}): {hint}."
+            )
 
 
 # --------------------------------------------------------------- clipping
@@ -380,15 +455,19 @@ def clip_grad_norm(student):
         result = student(inputs, max_norm)
         for k in grads:
             if not np.array_equal(grads[k], originals[k]):
-                fail(f"{fn} modified the input array {k!r} in place; return "
-                     "scaled copies instead.")
+                fail(
+                    f"{fn} modified the input array {k!r} in place; return "
+                    "scaled copies instead."
+                )
         if set(inputs) != set(originals):
             fail(f"{fn} modified the input dict; return a new one.")
         if not isinstance(result, dict):
             fail(f"{fn} should return a dict, got {type(result).__name__}.")
         if set(result) != set(grads):
-            fail(f"{fn} returned keys {sorted(result)}, expected "
-                 f"{sorted(grads)}.")
+            fail(
+                f"{fn} returned keys {sorted(result)}, expected "
+                f"{sorted(grads)}."
+            )
         scale = min(1.0, max_norm / total)
         context = f"global norm {total:.4g} and max_norm {max_norm:.4g}"
         for k, g in originals.items():
@@ -397,12 +476,18 @@ def clip_grad_norm(student):
                 continue
             own = np.sqrt(np.sum(g * g))
             if close(got, g * min(1.0, max_norm / own)):
-                hint = ("each array is clipped by its own norm; use the one "
-                        "global norm over all arrays")
+                hint = (
+                    "each array is clipped by its own norm; use the one "
+                    "global norm over all arrays"
+                )
             elif scale == 1.0:
                 hint = "the norm is below max_norm, so nothing should change"
-            elif close(got, g * max_norm / np.sum(
-                    [np.sum(np.abs(v)) for v in originals.values()])):
+            elif close(
+                got,
+                g
+                * max_norm
+                / np.sum([np.sum(np.abs(v)) for v in originals.values()]),
+            ):
                 hint = "the norm should be the L2 norm, not the L1 norm"
             else:
                 hint = "scale every array by max_norm / global_norm"
@@ -414,8 +499,10 @@ def clip_grad_norm(student):
 
 def _reference_scores(params, ids):
     """Scores (len(ids), V) after each character, by a torch forward pass."""
-    p = {k: torch.as_tensor(np.asarray(v, dtype=np.float64))
-         for k, v in params.items()}
+    p = {
+        k: torch.as_tensor(np.asarray(v, dtype=np.float64))
+        for k, v in params.items()
+    }
     V = p["Wx"].shape[0]
     h = torch.zeros(p["Wh"].shape[0], dtype=torch.float64)
     out = []
@@ -444,37 +531,58 @@ def sample_chars(student, vocab):
         "by": rng.normal(scale=0.5, size=(V,)),
     }
     start = vocab.decode([3, 1, 4 % V])
-    out = student({k: v.copy() for k, v in params.items()}, vocab, start, 12,
-                  temperature=1e-3, rng=np.random.default_rng(0))
-    if not isinstance(out, str) or not out.startswith(start) or \
-            len(out) != len(start) + 12:
-        fail(f"{fn} should return start plus 12 characters as a str, got "
-             f"{out!r}.")
+    out = student(
+        {k: v.copy() for k, v in params.items()},
+        vocab,
+        start,
+        12,
+        temperature=1e-3,
+        rng=np.random.default_rng(0),
+    )
+    if (
+        not isinstance(out, str)
+        or not out.startswith(start)
+        or len(out) != len(start) + 12
+    ):
+        fail(
+            f"{fn} should return start plus 12 characters as a str, got "
+            f"{out!r}."
+        )
     greedy = list(vocab.encode(start))
     for _ in range(12):
         greedy.append(int(np.argmax(_reference_scores(params, greedy)[-1])))
     if out != vocab.decode(greedy):
-        fail(f"{fn} at a temperature near 0 should always pick the most "
-             f"likely character: expected {vocab.decode(greedy)!r}, got "
-             f"{out!r}. Is the hidden state carried from the start text "
-             "and from each generated character?")
+        fail(
+            f"{fn} at a temperature near 0 should always pick the most "
+            f"likely character: expected {vocab.decode(greedy)!r}, got "
+            f"{out!r}. Is the hidden state carried from the start text "
+            "and from each generated character?"
+        )
     scores = _reference_scores(params, vocab.encode(start))[-1]
     n = 1500
     for temperature in (1.0, 0.5):
         probs = _softmax(scores / temperature)
         counts = np.zeros(V)
         for seed in range(n):
-            text = student(params, vocab, start, 1, temperature=temperature,
-                           rng=np.random.default_rng(seed))
+            text = student(
+                params,
+                vocab,
+                start,
+                1,
+                temperature=temperature,
+                rng=np.random.default_rng(seed),
+            )
             counts[vocab.encode(text[-1])[0]] += 1
         freq = counts / n
         bound = 5 * np.sqrt(probs * (1 - probs) / n) + 0.01
         if np.any(np.abs(freq - probs) > bound):
             worst = int(np.argmax(np.abs(freq - probs) - bound))
-            fail(f"{fn} at temperature {temperature}: character "
-                 f"{vocab.decode([worst])!r} came {freq[worst]:.3f} of the "
-                 f"time in {n} samples, expected {probs[worst]:.3f}: sample "
-                 "from softmax(scores / temperature) with the given rng.")
+            fail(
+                f"{fn} at temperature {temperature}: character "
+                f"{vocab.decode([worst])!r} came {freq[worst]:.3f} of the "
+                f"time in {n} samples, expected {probs[worst]:.3f}: sample "
+                "from softmax(scores / temperature) with the given rng."
+            )
 
 
 def char_model_trained(params, vocab, val_ids, threshold):
@@ -482,12 +590,22 @@ def char_model_trained(params, vocab, val_ids, threshold):
     V = len(vocab)
     if not isinstance(params, dict):
         fail("params should be the dict of trained parameters.")
-    expected = {"Wx": (V, None), "Wh": (None, None), "b": (None,),
-                "Wy": (None, V), "by": (V,)}
+    expected = {
+        "Wx": (V, None),
+        "Wh": (None, None),
+        "b": (None,),
+        "Wy": (None, V),
+        "by": (V,),
+    }
     for name, shape in expected.items():
         value = params.get(name)
-        if not isinstance(value, np.ndarray) or value.ndim != len(shape) or \
-                any(s is not None and s != d for s, d in zip(shape, value.shape)):
+        if (
+            not isinstance(value, np.ndarray)
+            or value.ndim != len(shape)
+            or any(
+                s is not None and s != d for s, d in zip(shape, value.shape)
+            )
+        ):
             fail(f"params[{name!r}] is missing or has the wrong shape.")
         if not np.all(np.isfinite(value)):
             fail(f"params[{name!r}] holds NaN or infinite values.")
@@ -497,6 +615,8 @@ def char_model_trained(params, vocab, val_ids, threshold):
     log_probs -= np.log(np.exp(log_probs).sum(axis=1, keepdims=True))
     loss = -float(np.mean(log_probs[np.arange(len(ids) - 1), ids[1:]]))
     if not loss < threshold:
-        fail(f"the trained model's validation loss, measured independently, "
-             f"is {loss:.3f} nats per character; it should be below "
-             f"{threshold}.")
+        fail(
+            f"the trained model's validation loss, measured independently, "
+            f"is {loss:.3f} nats per character; it should be below "
+            f"{threshold}."
+        )
