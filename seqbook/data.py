@@ -173,3 +173,155 @@ def char_batches(ids, seq_len, batch_size, rng):
     x = np.stack([ids[s : s + seq_len] for s in starts])
     y = np.stack([ids[s + 1 : s + seq_len + 1] for s in starts])
     return x, y
+
+
+# ------------------------------------------------------- long-range tasks
+
+
+def adding_problem(num_sequences, seq_len, rng):
+    """The adding problem of Hochreiter & Schmidhuber (1997), as usually set.
+
+    Each sequence has seq_len steps of two features: a value drawn
+    uniformly from [0, 1] and a marker that is 1 at exactly two steps (one in
+    the first half, one in the second) and 0 elsewhere. The target is the
+    sum of the two marked values, so predicting 1 always gives a mean
+    squared error of about 1/6 (0.167).
+
+    Returns ``(x, y)``: float32 arrays of shapes (N, T, 2) and (N,).
+    """
+    if seq_len < 2:
+        raise ValueError("the adding problem needs seq_len >= 2")
+    values = rng.random((num_sequences, seq_len))
+    markers = np.zeros((num_sequences, seq_len))
+    half = seq_len // 2
+    rows = np.arange(num_sequences)
+    first = rng.integers(0, half, size=num_sequences)
+    second = rng.integers(half, seq_len, size=num_sequences)
+    markers[rows, first] = 1.0
+    markers[rows, second] = 1.0
+    x = np.stack([values, markers], axis=-1).astype(np.float32)
+    y = (values[rows, first] + values[rows, second]).astype(np.float32)
+    return x, y
+
+
+def copy_memory(num_sequences, delay, rng, num_symbols=8, length=10):
+    """The copy-memory task: remember ``length`` symbols across ``delay`` steps.
+
+    Tokens: 0 is blank, 1..num_symbols are symbols, num_symbols + 1 is the
+    "recall now" marker. An input is the symbols, ``delay - 1`` blanks, the
+    marker and ``length`` more blanks; the target is blank everywhere except
+    the last ``length`` steps, which repeat the symbols. Guessing blank then
+    uniformly random symbols gives a cross-entropy of
+    ``length * log(num_symbols) / (delay + 2 * length)`` per step.
+
+    Returns ``(x, y)``: int64 arrays of shape (N, delay + 2 * length).
+    """
+    total = delay + 2 * length
+    symbols = rng.integers(1, num_symbols + 1, size=(num_sequences, length))
+    x = np.zeros((num_sequences, total), dtype=np.int64)
+    y = np.zeros((num_sequences, total), dtype=np.int64)
+    x[:, :length] = symbols
+    x[:, length + delay - 1] = num_symbols + 1
+    y[:, -length:] = symbols
+    return x, y
+
+
+# ----------------------------------------------------- word-level helpers
+
+PAD, UNK, BOS, EOS = "<pad>", "<unk>", "<bos>", "<eos>"
+
+
+class WordVocab:
+    """A word vocabulary with special tokens first (PAD is always id 0).
+
+    Words seen fewer than ``min_count`` times map to UNK.
+    """
+
+    def __init__(self, sentences, specials=(PAD, UNK), min_count=1):
+        if PAD not in specials or UNK not in specials:
+            raise ValueError("specials must contain PAD and UNK")
+        counts = {}
+        for sentence in sentences:
+            for word in sentence.split():
+                counts[word] = counts.get(word, 0) + 1
+        words = sorted(w for w, c in counts.items() if c >= min_count
+                       and w not in specials)
+        self.itos = [PAD] + [s for s in specials if s != PAD] + words
+        self.stoi = {w: i for i, w in enumerate(self.itos)}
+        self.pad_idx = self.stoi[PAD]
+        self.unk_idx = self.stoi[UNK]
+
+    def __len__(self):
+        return len(self.itos)
+
+    def __repr__(self):
+        return f"WordVocab({len(self)} tokens)"
+
+    def encode(self, sentence):
+        """List of ids of the words of ``sentence`` (UNK for unknown)."""
+        return [self.stoi.get(w, self.unk_idx) for w in sentence.split()]
+
+    def decode(self, ids, skip_specials=True):
+        """The words of ``ids`` joined by spaces."""
+        words = [self.itos[int(i)] for i in ids]
+        if skip_specials:
+            words = [w for w in words if not (w.startswith("<")
+                                               and w.endswith(">"))]
+        return " ".join(words)
+
+
+def pad_batch(sequences, pad_idx=0):
+    """Pad lists of ids to one length.
+
+    Returns ``(ids, lengths)``: int64 arrays of shapes (N, max_len) and
+    (N,), shorter sequences filled with ``pad_idx`` on the right.
+    """
+    lengths = np.array([len(s) for s in sequences], dtype=np.int64)
+    ids = np.full((len(sequences), max(lengths, default=0)), pad_idx,
+                  dtype=np.int64)
+    for row, seq in enumerate(sequences):
+        ids[row, :len(seq)] = seq
+    return ids, lengths
+
+
+_POSITIVE = ["good", "great", "wonderful", "funny", "moving", "clever",
+             "beautiful", "charming"]
+_NEGATIVE = ["bad", "boring", "awful", "dull", "silly", "weak", "clumsy",
+             "tedious"]
+_TOPICS = ["the film", "the story", "the acting", "the music", "the ending",
+           "the script", "the camera work", "the cast"]
+_FILLERS = ["i think", "honestly", "to be fair", "in the end", "overall",
+            "for me", "at times", "my friends said"]
+
+
+def movie_reviews(num_reviews, seed=0):
+    """Short synthetic movie reviews with a sentiment label, offline.
+
+    Each review strings together a few clauses like "the music was not
+    dull"; a negation flips a clause, and the label (1 positive, 0
+    negative) is the sign of the sum of the clauses, so a model must read
+    words in order, not just count them. Ties are avoided.
+
+    Returns a list of ``(text, label)``.
+    """
+    rng = np.random.default_rng(seed)
+    reviews = []
+    while len(reviews) < num_reviews:
+        clauses, total = [], 0
+        for _ in range(int(rng.integers(1, 5))):
+            positive = bool(rng.random() < 0.5)
+            word = rng.choice(_POSITIVE if positive else _NEGATIVE)
+            negated = bool(rng.random() < 0.35)
+            sign = (1 if positive else -1) * (-1 if negated else 1)
+            strength = 2 if rng.random() < 0.3 else 1
+            adverb = "really " if strength == 2 else ""
+            verb = "was not" if negated else "was"
+            clause = f"{rng.choice(_TOPICS)} {verb} {adverb}{word}"
+            if rng.random() < 0.4:
+                clause = f"{rng.choice(_FILLERS)} {clause}"
+            clauses.append(clause)
+            total += sign * strength
+        if total == 0:
+            continue
+        reviews.append((" and ".join(clauses) + " .", int(total > 0)))
+    return reviews
