@@ -3,6 +3,7 @@ class of submissions: the solution, the untouched release, every mutant,
 and broken notebooks. Graded once per test session, two at a time."""
 
 import csv
+import html
 import json
 import re
 import subprocess
@@ -10,27 +11,30 @@ import sys
 
 import pytest
 
+from autograder import course
 from autograder.grading import graded_cells
-from mutants_rnn import MUTANTS
+from mutants import MUTANTS
 from submissions import REPO, make_submission, solution_sources
 
-MAX_SCORE = sum(points for _, points in graded_cells("rnn"))
+
+def max_score(name):
+    return sum(points for _, points in graded_cells(name))
 
 
-def mutant_source(grade_id, old, new):
-    source = solution_sources("rnn")[grade_id]
+def mutant_source(name, grade_id, old, new):
+    source = solution_sources(name)[grade_id]
     assert old in source
     return source.replace(old, new)
 
 
-def run_grader(submissions, out, *extra):
+def run_grader(name, submissions, out, *extra):
     return subprocess.run(
         [
             sys.executable,
             "-m",
             "autograder",
             "grade",
-            "rnn",
+            name,
             str(submissions),
             "--out",
             str(out),
@@ -43,18 +47,42 @@ def run_grader(submissions, out, *extra):
     )
 
 
-@pytest.fixture(scope="session")
-def graded(tmp_path_factory):
-    root = tmp_path_factory.mktemp("class")
+_CLASSES = {}
+
+
+def grade_class(name, tmp_root):
+    """Grade, once per session, a class for assignment ``name``: the
+    solution, the untouched release, every mutant (and, for rnn, broken
+    notebooks)."""
+    if name in _CLASSES:
+        return _CLASSES[name]
+    root = tmp_root / name
     subs = root / "submitted"
-    make_submission("rnn", subs / "solution")
-    make_submission("rnn", subs / "untouched", solved=False)
-    for name, grade_id, old, new, *_ in MUTANTS:
+    make_submission(name, subs / "solution")
+    make_submission(name, subs / "untouched", solved=False)
+    for mutant, grade_id, old, new, *_ in MUTANTS.get(name, []):
         make_submission(
-            "rnn",
-            subs / f"mutant_{name}",
-            replace={grade_id: mutant_source(grade_id, old, new)},
+            name,
+            subs / f"mutant_{mutant}",
+            replace={grade_id: mutant_source(name, grade_id, old, new)},
         )
+    if name == "rnn":
+        add_broken_submissions(subs)
+    out = root / "grades" / f"{name}.csv"
+    result = run_grader(name, subs, out, "--jobs", "2", "--cell-timeout", "20")
+    with open(out, newline="", encoding="utf-8") as f:
+        rows = {row["student_id"]: row for row in csv.DictReader(f)}
+    _CLASSES[name] = {
+        "name": name,
+        "result": result,
+        "rows": rows,
+        "subs": subs,
+        "feedback": root / "grades" / "feedback" / name,
+    }
+    return _CLASSES[name]
+
+
+def add_broken_submissions(subs):
     forward = solution_sources("rnn")["rnn_forward"]
     make_submission(
         "rnn",
@@ -86,16 +114,20 @@ def graded(tmp_path_factory):
     empty.mkdir(parents=True)
     (empty / "rnn.ipynb").write_bytes(b"")
 
-    out = root / "grades" / "rnn.csv"
-    result = run_grader(subs, out, "--jobs", "2", "--cell-timeout", "20")
-    with open(out, newline="", encoding="utf-8") as f:
-        rows = {row["student_id"]: row for row in csv.DictReader(f)}
-    return {
-        "result": result,
-        "rows": rows,
-        "subs": subs,
-        "feedback": root / "grades" / "feedback" / "rnn",
-    }
+
+@pytest.fixture(scope="session")
+def class_root(tmp_path_factory):
+    return tmp_path_factory.mktemp("classes")
+
+
+@pytest.fixture(scope="session", params=course.assignments())
+def graded(request, class_root):
+    return grade_class(request.param, class_root)
+
+
+@pytest.fixture(scope="session")
+def graded_rnn(class_root):
+    return grade_class("rnn", class_root)
 
 
 def test_command_succeeds_with_one_row_per_student(graded):
@@ -114,13 +146,14 @@ def test_csv_columns_follow_the_contract(graded):
         "max_score",
         "status",
     ]
-    assert columns[5:] == [name for name, _ in graded_cells("rnn")]
+    assert columns[5:] == [name for name, _ in graded_cells(graded["name"])]
 
 
 def test_solution_scores_full_marks(graded):
     row = graded["rows"]["solution"]
     assert row["status"] == "graded"
-    assert float(row["score"]) == float(row["max_score"]) == MAX_SCORE
+    assert float(row["score"]) == float(row["max_score"])
+    assert float(row["score"]) == max_score(graded["name"])
 
 
 def test_untouched_release_scores_zero(graded):
@@ -129,15 +162,23 @@ def test_untouched_release_scores_zero(graded):
     assert float(row["score"]) == 0
 
 
-@pytest.mark.parametrize("mutant", MUTANTS, ids=[m[0] for m in MUTANTS])
-def test_mutant_loses_points_and_feedback_names_the_problem(graded, mutant):
-    name, _, _, _, test_cell, words = mutant
-    row = graded["rows"][f"mutant_{name}"]
+MUTANT_CASES = [(n, m) for n in course.assignments() for m in MUTANTS[n]]
+
+
+@pytest.mark.parametrize(
+    "name, mutant", MUTANT_CASES, ids=[f"{n}-{m[0]}" for n, m in MUTANT_CASES]
+)
+def test_mutant_loses_points_and_feedback_names_the_problem(
+    class_root, name, mutant
+):
+    graded = grade_class(name, class_root)
+    mutant_name, _, _, _, test_cell, words = mutant
+    row = graded["rows"][f"mutant_{mutant_name}"]
     assert row["status"] == "graded"
-    assert float(row["score"]) < MAX_SCORE
+    assert float(row["score"]) < max_score(name)
     assert float(row[test_cell]) == 0
-    page = (graded["feedback"] / f"mutant_{name}.html").read_text()
-    assert words in page.replace("&#39;", "'").replace("&quot;", '"')
+    page = (graded["feedback"] / f"mutant_{mutant_name}.html").read_text()
+    assert words in html.unescape(page)
 
 
 @pytest.mark.parametrize(
@@ -151,35 +192,34 @@ def test_mutant_loses_points_and_feedback_names_the_problem(graded, mutant):
         ("empty", "invalid_notebook"),
     ],
 )
-def test_broken_submissions_get_their_status(graded, student, status):
-    row = graded["rows"][student]
+def test_broken_submissions_get_their_status(graded_rnn, student, status):
+    row = graded_rnn["rows"][student]
     assert row["status"] == status
-    assert float(row["max_score"]) == MAX_SCORE
-    assert (graded["feedback"] / f"{student}.html").exists()
+    assert float(row["max_score"]) == max_score("rnn")
+    assert (graded_rnn["feedback"] / f"{student}.html").exists()
 
 
-def test_endless_loop_loses_the_looping_tests_only(graded):
-    row = graded["rows"]["endless_loop"]
+def test_endless_loop_loses_the_looping_tests_only(graded_rnn):
+    row = graded_rnn["rows"]["endless_loop"]
     assert float(row["test_rnn_forward"]) == 0
     assert float(row["test_rnn_step_forward"]) == 2
 
 
-def test_sys_exit_is_graded_without_the_cell(graded):
-    row = graded["rows"]["sys_exit"]
+def test_sys_exit_is_graded_without_the_cell(graded_rnn):
+    row = graded_rnn["rows"]["sys_exit"]
     assert row["status"] == "graded"
     assert float(row["test_rnn_forward"]) == 0
     assert float(row["test_rnn_step_forward"]) == 2
 
 
 def test_feedback_never_shows_hidden_tests(graded):
+    name = graded["name"]
+    source = json.loads(
+        (REPO / "solutions" / name / f"{name}.ipynb").read_text()
+    )
     hidden = []
-    source = json.loads((REPO / "solutions" / "rnn" / "rnn.ipynb").read_text())
     for cell in source["cells"]:
-        text = (
-            "".join(cell["source"])
-            if isinstance(cell["source"], list)
-            else cell["source"]
-        )
+        text = "".join(cell["source"])
         for block in re.findall(
             r"### BEGIN HIDDEN TESTS\n(.*?)### END HIDDEN", text, re.DOTALL
         ):
@@ -190,7 +230,7 @@ def test_feedback_never_shows_hidden_tests(graded):
     pages = list(graded["feedback"].glob("*.html"))
     assert len(pages) == len(graded["rows"])
     for page in pages:
-        text = page.read_text()
+        text = html.unescape(page.read_text())
         assert "HIDDEN TESTS" not in text
         assert "autograder" not in text, page.name
         for line in hidden:
@@ -209,7 +249,7 @@ def test_whole_notebook_time_limit(tmp_path):
         },
     )
     out = tmp_path / "rnn.csv"
-    result = run_grader(subs, out, "--timeout", "12", "--quiet")
+    result = run_grader("rnn", subs, out, "--timeout", "12", "--quiet")
     assert result.returncode == 0, result.stderr
     with open(out, newline="") as f:
         (row,) = list(csv.DictReader(f))

@@ -77,3 +77,44 @@ def max_error(actual, expected):
 
 def shapes_text(**arrays):
     return ", ".join(f"{k} {tuple(v.shape)}" for k, v in arrays.items())
+
+
+def compare_grads(fn, got, expected, context, variants=(), labels=None):
+    """Fail naming each wrong gradient, with a hint when one is recognised.
+
+    - got, expected: dicts name -> array, in the order of the signature
+    - variants: (message, gradients) pairs computed on altered graphs; the
+      message is the hint when the wrong gradients match that variant
+    - labels: names to show instead of the keys
+    """
+    labels = labels or {}
+    wrong = [k for k in expected if not close(got[k], expected[k])]
+    if not wrong:
+        return
+    hints = []
+    for message, alt in variants:
+        if all(close(got[k], alt[k]) for k in wrong):
+            hints.append(message)
+            break
+    for k in wrong:
+        a, e = np.asarray(got[k]), np.asarray(expected[k])
+        name = labels.get(k, k)
+        if close(a, -e):
+            hints.append(f"{name} has the wrong sign")
+        elif a.ndim == 2 and a.shape[0] == a.shape[1] and close(a, e.T):
+            hints.append(f"{name} is transposed")
+        elif np.any(a) and np.any(e):
+            factor = np.sum(a * e) / np.sum(e * e)
+            if close(a, e * factor):
+                hints.append(f"{name} is off by a constant factor")
+    hint = "; ".join(hints) or (
+        "compare each term of your derivation with the chain rule"
+    )
+    worst = max(wrong, key=lambda k: max_error(got[k], expected[k]))
+    names = ", ".join(labels.get(k, k) for k in wrong)
+    fail(
+        f"{fn}: {names} {'is' if len(wrong) == 1 else 'are'} wrong for "
+        f"{context} (largest error "
+        f"{max_error(got[worst], expected[worst]):.3g} in "
+        f"{labels.get(worst, worst)}): {hint}."
+    )

@@ -9,7 +9,8 @@ graphs (a term removed, a step detached), so a message names the likely bug.
 import numpy as np
 import torch
 
-from autograder.checks import as_float64, close, fail, max_error
+from autograder.checks import as_float64, close, compare_grads, fail
+from autograder.checks import max_error
 from autograder.checks import shapes_text, unpack
 
 # Shapes for the random trials: D != H somewhere so that a transposed
@@ -206,43 +207,8 @@ GRAD_NAMES = ("dx", "dh0", "dWx", "dWh", "db")
 
 
 def _compare_grads(fn, got, expected, variants, context, step=False):
-    """Fail naming each wrong gradient, with a hint from altered graphs."""
-    wrong = [k for k in GRAD_NAMES if not close(got[k], expected[k])]
-    if not wrong:
-        return
-    label = {"dh0": "dh_prev"} if step else {}
-    names = ", ".join(label.get(k, k) for k in wrong)
-    hints = []
-    for message, alt in variants:
-        if all(close(got[k], alt[k]) for k in wrong):
-            hints.append(message)
-            break
-    for k in wrong:
-        a, e = got[k], expected[k]
-        if close(a, -e):
-            hints.append(f"{label.get(k, k)} has the wrong sign")
-        elif a.ndim == 2 and a.shape[0] == a.shape[1] and close(a, e.T):
-            hints.append(f"{label.get(k, k)} is transposed")
-        elif (
-            np.any(e)
-            and np.allclose(
-                a, e * (np.sum(a * e) / np.sum(e * e)), rtol=1e-6, atol=1e-8
-            )
-            and np.any(a)
-        ):
-            hints.append(f"{label.get(k, k)} is off by a constant factor")
-    hint = (
-        "; ".join(hints)
-        if hints
-        else ("compare each term of your derivation with the chain rule")
-    )
-    worst = max(wrong, key=lambda k: max_error(got[k], expected[k]))
-    fail(
-        f"{fn}: {names} {'is' if len(wrong) == 1 else 'are'} wrong for "
-        f"{context} (largest error "
-        f"{max_error(got[worst], expected[worst]):.3g}"
-        f" in {label.get(worst, worst)}): {hint}."
-    )
+    labels = {"dh0": "dh_prev"} if step else {}
+    compare_grads(fn, got, expected, context, variants, labels)
 
 
 def rnn_step_backward(student_forward, student_backward):

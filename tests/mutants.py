@@ -1,11 +1,11 @@
-"""Wrong-but-plausible implementations of the rnn assignment.
+"""Wrong-but-plausible implementations of every assignment.
 
 Each mutant edits one solution cell of the reference solution: (name,
 grade_id of the cell, text replaced, replacement, the test cell that must
 lose points, words the feedback must contain to name the problem).
 """
 
-MUTANTS = [
+RNN = [
     (
         "no_bias",
         "rnn_step_forward",
@@ -128,3 +128,120 @@ MUTANTS = [
         "sample from softmax",
     ),
 ]
+
+LSTM = [
+    (
+        "gates_ifog",
+        "lstm_step_forward",
+        "g = np.tanh(a[:, 2 * H : 3 * H])\n    o = sigmoid(a[:, 3 * H :])",
+        "o = sigmoid(a[:, 2 * H : 3 * H])\n    g = np.tanh(a[:, 3 * H :])",
+        "test_lstm_step_forward",
+        "the gates look ordered i, f, o, g",
+    ),
+    (
+        "no_forget",
+        "lstm_step_forward",
+        "c_next = f * c_prev + i * g",
+        "c_next = i * g",
+        "test_lstm_step_forward",
+        "c_next forgets c_prev",
+    ),
+    (
+        "h_without_tanh",
+        "lstm_step_forward",
+        "h_next = o * tanh_c",
+        "h_next = o * c_next",
+        "test_lstm_step_forward",
+        "o * tanh(c_next)",
+    ),
+    (
+        "dc_ignores_dh",
+        "lstm_step_backward",
+        "dc = dc_next + dh_next * o * (1 - tanh_c**2)",
+        "dc = dc_next",
+        "test_lstm_step_backward",
+        "are wrong",
+    ),
+    (
+        "no_forget_sigmoid_derivative",
+        "lstm_step_backward",
+        "dc * c_prev * f * (1 - f)",
+        "dc * c_prev",
+        "test_lstm_step_backward",
+        "db",
+    ),
+    (
+        "dc_next_ignored",
+        "lstm_step_backward",
+        "dc = dc_next + dh_next",
+        "dc = dh_next",
+        "test_lstm_step_backward",
+        "dc_next is ignored",
+    ),
+    (
+        "cell_state_reset",
+        "lstm_forward",
+        "x[:, t], h_prev, c_prev, Wx, Wh, b",
+        "x[:, t], h_prev, np.zeros_like(c_prev), Wx, Wh, b",
+        "test_lstm_forward",
+        "carry both h and c",
+    ),
+    (
+        "bptt_no_cell_carry",
+        "lstm_backward",
+        "dh[:, t] + dh_prev, dc_prev, cache[t]",
+        "dh[:, t] + dh_prev, 0 * dc_prev, cache[t]",
+        "test_lstm_backward",
+        "through the cell state",
+    ),
+    (
+        "cell_uses_torch",
+        "LSTMCell",
+        "        h, c = state\n        gates",
+        "        return torch.lstm_cell(x, list(state), self.weight_ih, self.weight_hh, self.bias_ih, self.bias_hh)\n        h, c = state\n        gates",
+        "test_LSTMCell",
+        "calls torch's own LSTM",
+    ),
+    (
+        "cell_one_bias",
+        "LSTMCell",
+        "        self.bias_hh = nn.Parameter(torch.empty(4 * H))\n",
+        "",
+        "test_LSTMCell",
+        "missing bias_hh",
+    ),
+    (
+        "cell_gates_ifog",
+        "LSTMCell",
+        "i, f, g, o = gates.chunk(4, dim=1)\n        c = torch.sigmoid(f) * c",
+        "i, f, o, g = gates.chunk(4, dim=1)\n        c = torch.sigmoid(f) * c",
+        "test_LSTMCell",
+        "the gates look ordered i, f, o, g",
+    ),
+    (
+        "layer_wraps_torch",
+        "LSTM",
+        "        N, T, _ = x.shape\n",
+        "        N, T, _ = x.shape\n        zeros = x.new_zeros(1, N, self.hidden_size)\n        out, h_n, c_n = torch.lstm(x, list(state or (zeros, zeros)), list(self.parameters()), True, 1, 0.0, False, False, True)\n        return out, (h_n, c_n)\n",
+        "test_LSTM",
+        "calls torch's own LSTM",
+    ),
+    (
+        "layer_h_n_unbatched",
+        "LSTM",
+        "return torch.stack(outputs, dim=1), (h[None], c[None])",
+        "return torch.stack(outputs, dim=1), (h, c)",
+        "test_LSTM",
+        "h_n has shape",
+    ),
+    (
+        "layer_detached_state",
+        "LSTM",
+        "            outputs.append(h)",
+        "            outputs.append(h)\n            h, c = h.detach(), c.detach()",
+        "test_LSTM",
+        "must stay differentiable",
+    ),
+]
+
+MUTANTS = {"rnn": RNN, "lstm": LSTM}

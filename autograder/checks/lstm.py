@@ -1,0 +1,534 @@
+"""Hidden checks of the ``lstm`` assignment (numpy, then torch modules).
+
+References: ``torch.nn.LSTMCell`` and ``torch.nn.LSTM`` in float64 with the
+student's weights loaded (blocks i, f, g, o, as the contract), torch
+autograd for every gradient. Hints come from the same references with the
+gate blocks permuted, and from a torch loop run on altered graphs.
+"""
+
+import itertools
+
+import numpy as np
+import torch
+
+from autograder.checks import as_float64, close, compare_grads, fail
+from autograder.checks import max_error, shapes_text, unpack
+from autograder.checks import torch_modules as tm
+
+GATES = "ifgo"
+TRIAL_SHAPES = [  # (N, T, D, H): D != H somewhere, N = 1 and T = 1 too
+    (2, 3, 4, 5),
+    (1, 1, 3, 2),
+    (3, 4, 2, 3),
+    (4, 6, 5, 4),
+]
+
+
+def _inputs(N, T, D, H, seed, scale=0.5):
+    rng = np.random.default_rng(seed)
+    return {
+        "x": rng.normal(size=(N, T, D)),
+        "h0": rng.normal(size=(N, H)),
+        "c0": rng.normal(size=(N, H)),
+        "Wx": rng.normal(scale=scale, size=(D, 4 * H)),
+        "Wh": rng.normal(scale=scale, size=(H, 4 * H)),
+        "b": rng.normal(scale=scale, size=(4 * H,)),
+    }
+
+
+def _t(array):
+    return torch.tensor(array, dtype=torch.float64, requires_grad=True)
+
+
+def _permute(Wx, Wh, b, order):
+    """Weights whose torch block k is the student's block order[k]."""
+    H = Wh.shape[0]
+
+    def blocks(a):
+        parts = [a[..., j * H : (j + 1) * H] for j in range(4)]
+        return np.concatenate([parts[k] for k in order], axis=-1)
+
+    return blocks(Wx), blocks(Wh), blocks(b)
+
+
+def _reference(x, h0, c0, Wx, Wh, b, dh=None, dc=None, variant=None):
+    """(h (N,T,H), c (N,T,H)) and, given dh, gradients of
+    sum(h * dh) + sum(c_T * dc) by autograd.
+
+    variant None runs torch.nn.LSTM; the others run a torch loop for hints:
+    "no_forget" (c = i*g), "h_is_o_c" (no tanh on c), "detach_h" /
+    "detach_c" (no gradient through time along h or c), "st_tanh_c"
+    (tanh(c)'s derivative dropped), "st_gates" (sigmoid derivatives
+    dropped).
+    """
+    N, T, D = x.shape
+    H = Wh.shape[0]
+    xt, h0t, c0t = _t(x), _t(h0), _t(c0)
+    if variant is None:
+        lstm = torch.nn.LSTM(D, H, batch_first=True).double()
+        with torch.no_grad():
+            lstm.weight_ih_l0.copy_(torch.from_numpy(Wx.T))
+            lstm.weight_hh_l0.copy_(torch.from_numpy(Wh.T))
+            lstm.bias_ih_l0.copy_(torch.from_numpy(b))
+            lstm.bias_hh_l0.zero_()
+        # torch.nn.LSTM returns only the last c; run step by step to get
+        # every c_t (same module, same numbers).
+        hs, cs, state = [], [], (h0t[None], c0t[None])
+        for t in range(T):
+            out, state = lstm(xt[:, t : t + 1], state)
+            hs.append(out[:, 0])
+            cs.append(state[1][0])
+        params = (lstm.weight_ih_l0, lstm.weight_hh_l0, lstm.bias_ih_l0)
+        transpose = True
+    else:
+        Wxt, Wht, bt = _t(Wx), _t(Wh), _t(b)
+        hs, cs, h, c = [], [], h0t, c0t
+        for t in range(T):
+            hr = h.detach() if variant == "detach_h" and t else h
+            cr = c.detach() if variant == "detach_c" and t else c
+            a = xt[:, t] @ Wxt + hr @ Wht + bt
+            ai, af, ag, ao = a.split(H, dim=1)
+            sig = torch.sigmoid
+            if variant == "st_gates":
+
+                def sig(v):
+                    s = torch.sigmoid(v)
+                    return s.detach() + v - v.detach()
+
+            i, f, g, o = sig(ai), sig(af), torch.tanh(ag), sig(ao)
+            c = i * g if variant == "no_forget" else f * cr + i * g
+            tc = torch.tanh(c)
+            if variant == "st_tanh_c":
+                tc = tc.detach() + c - c.detach()
+            h = o * c if variant == "h_is_o_c" else o * tc
+            hs.append(h)
+            cs.append(c)
+        params = (Wxt, Wht, bt)
+        transpose = False
+    h = torch.stack(hs, dim=1)
+    c = torch.stack(cs, dim=1)
+    if dh is None:
+        return h.detach().numpy(), c.detach().numpy()
+    loss = (h * torch.from_numpy(dh)).sum()
+    if dc is not None:
+        loss = loss + (c[:, -1] * torch.from_numpy(dc)).sum()
+    loss.backward()
+    dWx, dWh, db = (p.grad.numpy() for p in params)
+    if transpose:
+        dWx, dWh = dWx.T, dWh.T
+    grads = {
+        "dx": xt.grad.numpy(),
+        "dh0": h0t.grad.numpy(),
+        "dc0": c0t.grad.numpy(),
+        "dWx": dWx,
+        "dWh": dWh,
+        "db": db,
+    }
+    return (h.detach().numpy(), c.detach().numpy()), grads
+
+
+def _order_hint(run, x, h, c, Wx, Wh, b, outputs):
+    """Name the gate order when the student's matches a permutation."""
+    for order in itertools.permutations(range(4)):
+        if order == (0, 1, 2, 3):
+            continue
+        pWx, pWh, pb = _permute(Wx, Wh, b, order)
+        ref = run(x, h, c, pWx, pWh, pb)
+        if all(close(o, r) for o, r in zip(outputs, ref)):
+            # order[k] = block the student reads gate k from.
+            seen = ["?"] * 4
+            for gate, block in enumerate(order):
+                seen[block] = GATES[gate]
+            return (
+                f"the gates look ordered {', '.join(seen)}; the contract's "
+                "order is i, f, g, o"
+            )
+    return None
+
+
+def _step_variants_hint(x, h, c, Wx, Wh, b, h_next, c_next):
+    for variant, message in [
+        ("no_forget", "c_next forgets c_prev: c = f * c_prev + i * g"),
+        ("h_is_o_c", "h_next must be o * tanh(c_next), not o * c_next"),
+    ]:
+        rh, rc = _reference(x[:, None], h, c, Wx, Wh, b, variant=variant)
+        if close(h_next, rh[:, 0]) and close(c_next, rc[:, 0]):
+            return message
+    return None
+
+
+def lstm_step_forward(student):
+    """h_next and c_next equal torch.nn.LSTMCell's, on random shapes."""
+    fn = "lstm_step_forward"
+    for k, (N, _, D, H) in enumerate(TRIAL_SHAPES):
+        p = _inputs(N, 1, D, H, seed=100 + k)
+        x, h, c = p["x"][:, 0], p["h0"], p["c0"]
+        Wx, Wh, b = p["Wx"], p["Wh"], p["b"]
+        args = [a.copy() for a in (x, h, c, Wx, Wh, b)]
+        h_next, c_next, _ = unpack(
+            student(*args), ("h_next", "c_next", "cache"), fn
+        )
+        h_next = as_float64(h_next, "h_next", fn, (N, H))
+        c_next = as_float64(c_next, "c_next", fn, (N, H))
+        rh, rc = _reference(p["x"], h, c, Wx, Wh, b)
+        rh, rc = rh[:, 0], rc[:, 0]
+        if close(h_next, rh) and close(c_next, rc):
+            continue
+
+        def step(x_, h_, c_, Wx_, Wh_, b_):
+            hh, cc = _reference(x_[:, None], h_, c_, Wx_, Wh_, b_)
+            return hh[:, 0], cc[:, 0]
+
+        hint = _order_hint(step, x, h, c, Wx, Wh, b, (h_next, c_next))
+        hint = hint or _step_variants_hint(x, h, c, Wx, Wh, b, h_next, c_next)
+        if not hint:
+            if close(c_next, rc):
+                hint = "c_next is right; h_next = o * tanh(c_next) is not"
+            else:
+                hint = (
+                    "check each gate: i, f, o = sigmoid, g = tanh of "
+                    "x @ Wx + h_prev @ Wh + b split into blocks i, f, g, o"
+                )
+        wrong = [
+            n for n, a, r in (("h_next", h_next, rh), ("c_next", c_next, rc))
+            if not close(a, r)
+        ]
+        fail(
+            f"{fn}: {' and '.join(wrong)} wrong for "
+            f"{shapes_text(x=x, h_prev=h, Wx=Wx)} (largest error "
+            f"{max(max_error(h_next, rh), max_error(c_next, rc)):.3g}): "
+            f"{hint}."
+        )
+
+
+def lstm_forward(student):
+    """All hidden states equal torch.nn.LSTM's (c0 = 0), random shapes."""
+    fn = "lstm_forward"
+    for k, (N, T, D, H) in enumerate(TRIAL_SHAPES):
+        p = _inputs(N, T, D, H, seed=200 + k)
+        args = [p[n].copy() for n in ("x", "h0", "Wx", "Wh", "b")]
+        h, _ = unpack(student(*args), ("h", "cache"), fn)
+        if isinstance(h, np.ndarray) and h.shape == (N, T + 1, H):
+            fail(f"{fn} returns {T + 1} states for T = {T}: leave h0 out.")
+        h = as_float64(h, "h", fn, (N, T, H))
+        zeros = np.zeros((N, H))
+        ref = _reference(p["x"], p["h0"], zeros, p["Wx"], p["Wh"], p["b"])[0]
+        if close(h, ref):
+            continue
+        hint = _order_hint(
+            lambda *a: (_reference(*a)[0],),
+            p["x"], p["h0"], zeros, p["Wx"], p["Wh"], p["b"], (h,),
+        )
+        if not hint:
+            wrong = [t for t in range(T) if not close(h[:, t], ref[:, t])]
+            if wrong[0] == 0:
+                hint = "the first state is already wrong (c0 is zeros)"
+            else:
+                hint = (
+                    f"h_1 ... h_{wrong[0]} are right but h_{wrong[0] + 1} "
+                    "is not: carry both h and c from step to step"
+                )
+        fail(
+            f"{fn} is wrong for {shapes_text(x=p['x'], h0=p['h0'])} "
+            f"(largest error {max_error(h, ref):.3g}): {hint}."
+        )
+
+
+STEP_NAMES = ("dx", "dh_prev", "dc_prev", "dWx", "dWh", "db")
+
+
+def lstm_step_backward(student_forward, student_backward):
+    """Every gradient of one step equals torch autograd's."""
+    fn = "lstm_step_backward"
+    for k, (N, _, D, H) in enumerate(TRIAL_SHAPES):
+        p = _inputs(N, 1, D, H, seed=300 + k)
+        rng = np.random.default_rng(400 + k)
+        dh, dc = rng.normal(size=(N, H)), rng.normal(size=(N, H))
+        x, h, c = p["x"][:, 0], p["h0"], p["c0"]
+        args = [a.copy() for a in (x, h, c, p["Wx"], p["Wh"], p["b"])]
+        _, _, cache = unpack(
+            student_forward(*args), ("h_next", "c_next", "cache"),
+            "lstm_step_forward",
+        )
+        result = unpack(student_backward(dh.copy(), dc.copy(), cache),
+                        STEP_NAMES, fn)
+        shapes = [(N, D), (N, H), (N, H), (D, 4 * H), (H, 4 * H), (4 * H,)]
+        got = {
+            n: as_float64(v, n, fn, s)
+            for n, v, s in zip(STEP_NAMES, result, shapes)
+        }
+        ref_args = (p["x"], h, c, p["Wx"], p["Wh"], p["b"])
+
+        def grads(dh_, dc_, variant=None):
+            g = _reference(*ref_args, dh=dh_[:, None], dc=dc_,
+                           variant=variant)[1]
+            return {
+                "dx": g["dx"][:, 0], "dh_prev": g["dh0"],
+                "dc_prev": g["dc0"], "dWx": g["dWx"], "dWh": g["dWh"],
+                "db": g["db"],
+            }
+
+        variants = [
+            ("dc_next is ignored: it adds to the gradient of c_next",
+             grads(dh, np.zeros_like(dc))),
+            ("the derivative of tanh(c_next) is missing",
+             grads(dh, dc, "st_tanh_c")),
+            ("the sigmoid derivatives s * (1 - s) of the gates are missing",
+             grads(dh, dc, "st_gates")),
+        ]
+        compare_grads(fn, got, grads(dh, dc), shapes_text(x=x, h_prev=h),
+                      variants)
+
+
+SEQ_NAMES = ("dx", "dh0", "dWx", "dWh", "db")
+
+
+def lstm_backward(student_forward, student_backward):
+    """BPTT gradients equal torch autograd's, upstream on every h_t."""
+    fn = "lstm_backward"
+    for k, (N, T, D, H) in enumerate(TRIAL_SHAPES):
+        p = _inputs(N, T, D, H, seed=500 + k)
+        dh = np.random.default_rng(600 + k).normal(size=(N, T, H))
+        args = [p[n].copy() for n in ("x", "h0", "Wx", "Wh", "b")]
+        _, cache = unpack(student_forward(*args), ("h", "cache"),
+                          "lstm_forward")
+        result = unpack(student_backward(dh.copy(), cache), SEQ_NAMES, fn)
+        shapes = [(N, T, D), (N, H), (D, 4 * H), (H, 4 * H), (4 * H,)]
+        got = {
+            n: as_float64(v, n, fn, s)
+            for n, v, s in zip(SEQ_NAMES, result, shapes)
+        }
+        zeros = np.zeros((N, H))
+        ref_args = (p["x"], p["h0"], zeros, p["Wx"], p["Wh"], p["b"])
+
+        def grads(dh_, variant=None):
+            g = _reference(*ref_args, dh=dh_, variant=variant)[1]
+            return {n: g[n] for n in SEQ_NAMES}
+
+        last = dh.copy()
+        last[:, :-1] = 0
+        variants = [
+            ("only the upstream gradient of the last state is used; add "
+             "dh[:, t] at every step", grads(last)),
+            ("no gradient flows back through h: carry dh_prev into step "
+             "t - 1", grads(dh, "detach_h")),
+            ("no gradient flows back through the cell state: carry dc_prev "
+             "into step t - 1", grads(dh, "detach_c")),
+        ]
+        compare_grads(fn, got, grads(dh),
+                      shapes_text(x=p["x"], h0=p["h0"]), variants)
+
+
+# ------------------------------------------------------------ torch modules
+
+
+def _cell_outputs(module, x, state, fn):
+    out = module(x, state) if state is not None else module(x)
+    if not isinstance(out, tuple) or len(out) != 2:
+        fail(f"{fn}.forward should return a tuple (h, c).")
+    return out
+
+
+def LSTMCell(student_cls):
+    """Parameters as torch.nn.LSTMCell; outputs and every gradient equal
+    torch's after load_state_dict; no torch LSTM inside."""
+    fn = "LSTMCell"
+    for k, (N, _, D, H) in enumerate(TRIAL_SHAPES):
+        torch.manual_seed(k)
+        module = tm.build(student_cls, fn, D, H)
+        tm.no_torch_submodule(module, "LSTM", fn)
+        reference = tm.random_like_reference(torch.nn.LSTMCell(D, H), k)
+        tm.same_parameters(module, reference, fn)
+        module, reference = module.double(), reference.double()
+        g = torch.Generator().manual_seed(100 + k)
+        x = torch.randn(N, D, generator=g, dtype=torch.float64)
+        h = torch.randn(N, H, generator=g, dtype=torch.float64)
+        c = torch.randn(N, H, generator=g, dtype=torch.float64)
+        for state in (None, "given"):
+            xs = x.clone().requires_grad_()
+            hs = h.clone().requires_grad_()
+            cs = c.clone().requires_grad_()
+            pair = (hs, cs) if state else None
+            with tm.forbid("LSTM", fn):
+                out = _cell_outputs(module, xs, pair, fn)
+            h1 = tm.as_tensor(out[0], "h", fn, (N, H))
+            c1 = tm.as_tensor(out[1], "c", fn, (N, H))
+            rx = x.clone().requires_grad_()
+            rh = h.clone().requires_grad_()
+            rc = c.clone().requires_grad_()
+            ref = reference(rx, (rh, rc)) if state else reference(rx)
+            context = (
+                f"x ({N}, {D}), hidden_size {H}, "
+                f"{'a given state' if state else 'state=None'}"
+            )
+            wrong, message = tm.compare_tensors(
+                fn, {"h": (h1, ref[0]), "c": (c1, ref[1])}, context
+            )
+            if wrong:
+                hint = _module_order_hint(
+                    module, reference, xs, pair, (h1, c1), fn
+                )
+                if not state and not hint:
+                    hint = "state=None means h and c start at zeros"
+                fail(message + (f": {hint}." if hint else "."))
+            u = torch.randn(2, N, H, generator=g, dtype=torch.float64)
+            (h1 * u[0] + c1 * u[1]).sum().backward()
+            (ref[0] * u[0] + ref[1] * u[1]).sum().backward()
+            pairs = {"dx": (xs.grad, rx.grad)}
+            if state:
+                pairs.update(dh=(hs.grad, rh.grad), dc=(cs.grad, rc.grad))
+            for name, param in reference.named_parameters():
+                mine = dict(module.named_parameters())[name].grad
+                if mine is None:
+                    fail(f"{fn}: no gradient reaches {name}.")
+                pairs[f"grad of {name}"] = (mine, param.grad)
+            wrong, message = tm.compare_tensors(fn, pairs, context)
+            if wrong:
+                fail(message + ": the forward pass must stay differentiable.")
+            module.zero_grad()
+            reference.zero_grad()
+        # float32 in, float32 out
+        module32 = tm.build(student_cls, fn, D, H)
+        with tm.forbid("LSTM", fn):
+            out = _cell_outputs(module32, x.float(), None, fn)
+        tm.as_tensor(out[0], "h", fn, (N, H), dtype=torch.float32)
+
+
+def _module_order_hint(module, reference, x, state, outputs, fn):
+    saved = {k: v.clone() for k, v in reference.state_dict().items()}
+    try:
+        for order in itertools.permutations(range(4)):
+            if order == (0, 1, 2, 3):
+                continue
+            reference.load_state_dict(tm.permuted_blocks(saved, order, 4))
+            with torch.no_grad():
+                ref = reference(x.detach(), tuple(s.detach() for s in state)) \
+                    if state else reference(x.detach())
+            ref = ref if isinstance(ref, tuple) else (ref,)
+            flat_out = _flatten(outputs)
+            flat_ref = _flatten(ref)
+            if len(flat_out) == len(flat_ref) and all(
+                close(tm.np64(o), tm.np64(r))
+                for o, r in zip(flat_out, flat_ref)
+            ):
+                seen = ["?"] * 4
+                for gate, block in enumerate(order):
+                    seen[block] = GATES[gate]
+                return (
+                    f"the gates look ordered {', '.join(seen)}; the "
+                    "contract's order is i, f, g, o"
+                )
+    finally:
+        reference.load_state_dict(saved)
+    return None
+
+
+def _flatten(values):
+    out = []
+    for v in values:
+        if isinstance(v, (tuple, list)):
+            out.extend(_flatten(v))
+        else:
+            out.append(v)
+    return out
+
+
+def LSTM(student_cls):
+    """One batch-first layer: parameters as torch.nn.LSTM; output, h_n, c_n
+    and every gradient equal torch's; no torch LSTM inside."""
+    fn = "LSTM"
+    for k, (N, T, D, H) in enumerate(TRIAL_SHAPES):
+        torch.manual_seed(k)
+        module = tm.build(student_cls, fn, D, H)
+        tm.no_torch_submodule(module, "LSTM", fn)
+        reference = tm.random_like_reference(
+            torch.nn.LSTM(D, H, batch_first=True), k
+        )
+        tm.same_parameters(module, reference, fn)
+        module, reference = module.double(), reference.double()
+        g = torch.Generator().manual_seed(200 + k)
+        x = torch.randn(N, T, D, generator=g, dtype=torch.float64)
+        h = torch.randn(1, N, H, generator=g, dtype=torch.float64)
+        c = torch.randn(1, N, H, generator=g, dtype=torch.float64)
+        for state in (None, "given"):
+            xs = x.clone().requires_grad_()
+            hs = h.clone().requires_grad_()
+            cs = c.clone().requires_grad_()
+            with tm.forbid("LSTM", fn):
+                out = module(xs, (hs, cs)) if state else module(xs)
+            if (not isinstance(out, tuple) or len(out) != 2
+                    or not isinstance(out[1], tuple) or len(out[1]) != 2):
+                fail(f"{fn}.forward should return (output, (h_n, c_n)).")
+            output = tm.as_tensor(out[0], "output", fn, (N, T, H))
+            h_n = tm.as_tensor(out[1][0], "h_n", fn, (1, N, H))
+            c_n = tm.as_tensor(out[1][1], "c_n", fn, (1, N, H))
+            rx = x.clone().requires_grad_()
+            rh = h.clone().requires_grad_()
+            rc = c.clone().requires_grad_()
+            ref = reference(rx, (rh, rc)) if state else reference(rx)
+            context = (
+                f"x ({N}, {T}, {D}), hidden_size {H}, "
+                f"{'a given state' if state else 'state=None'}"
+            )
+            wrong, message = tm.compare_tensors(
+                fn,
+                {"output": (output, ref[0]), "h_n": (h_n, ref[1][0]),
+                 "c_n": (c_n, ref[1][1])},
+                context,
+            )
+            if wrong:
+                hint = _module_order_hint(
+                    module, reference, xs, (hs, cs) if state else None,
+                    (output, (h_n, c_n)), fn,
+                )
+                if not hint and wrong == ["output"]:
+                    hint = "output holds h_t of every step t = 1..T"
+                fail(message + (f": {hint}." if hint else "."))
+            u = torch.randn(N, T, H, generator=g, dtype=torch.float64)
+            v = torch.randn(2, 1, N, H, generator=g, dtype=torch.float64)
+            (
+                (output * u).sum() + (h_n * v[0]).sum() + (c_n * v[1]).sum()
+            ).backward()
+            (
+                (ref[0] * u).sum() + (ref[1][0] * v[0]).sum()
+                + (ref[1][1] * v[1]).sum()
+            ).backward()
+            pairs = {"dx": (xs.grad, rx.grad)}
+            if state:
+                pairs.update(dh_0=(hs.grad, rh.grad), dc_0=(cs.grad, rc.grad))
+            for name, param in reference.named_parameters():
+                mine = dict(module.named_parameters())[name].grad
+                if mine is None:
+                    fail(f"{fn}: no gradient reaches {name}.")
+                pairs[f"grad of {name}"] = (mine, param.grad)
+            wrong, message = tm.compare_tensors(fn, pairs, context)
+            if wrong:
+                fail(message + ": the forward pass must stay differentiable.")
+            module.zero_grad()
+            reference.zero_grad()
+
+
+# --------------------------------------------------------------- applied
+
+
+def adding_model_trained(model, lstm_cls, threshold, seq_len):
+    """The trained model beats the baseline on fresh adding problems."""
+    from seqbook.data import adding_problem
+
+    if not isinstance(model, torch.nn.Module):
+        fail("model should be the trained torch.nn.Module.")
+    if not any(isinstance(m, lstm_cls) for m in model.modules()):
+        fail("model must contain your LSTM class.")
+    tm.no_torch_submodule(model, "LSTM", "model")
+    x, y = adding_problem(1000, seq_len, np.random.default_rng(12345))
+    with torch.no_grad(), tm.forbid("LSTM", "model"):
+        prediction = model(torch.from_numpy(x))
+    prediction = torch.as_tensor(prediction, dtype=torch.float32).reshape(-1)
+    if prediction.shape[0] != len(y):
+        fail(f"model should return one number per sequence, got shape "
+             f"{tuple(prediction.shape)}.")
+    mse = float(((prediction - torch.from_numpy(y)) ** 2).mean())
+    if not np.isfinite(mse) or not mse < threshold:
+        fail(f"on 1000 fresh adding problems of length {seq_len} the model's "
+             f"mean squared error is {mse:.4f}; it should be below "
+             f"{threshold} (always predicting 1 gives about 0.167).")

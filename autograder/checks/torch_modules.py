@@ -1,0 +1,177 @@
+"""Checks shared by the torch-module exercises: parameters, parity with a
+torch.nn reference after load_state_dict, gradients, and that torch's own
+implementation is not what computes the answer."""
+
+import contextlib
+
+import numpy as np
+import torch
+
+from autograder.checks import close, fail, max_error
+
+# What each exercise must not call, by the name of torch's implementation.
+FORBIDDEN = {
+    "LSTM": [
+        (torch, "lstm"),
+        (torch, "lstm_cell"),
+        (torch._VF, "lstm"),
+        (torch._VF, "lstm_cell"),
+        (torch.nn.LSTM, "forward"),
+        (torch.nn.LSTMCell, "forward"),
+    ],
+    "GRU": [
+        (torch, "gru"),
+        (torch, "gru_cell"),
+        (torch._VF, "gru"),
+        (torch._VF, "gru_cell"),
+        (torch.nn.GRU, "forward"),
+        (torch.nn.GRUCell, "forward"),
+    ],
+}
+
+
+@contextlib.contextmanager
+def forbid(kind, fn):
+    """Make torch's own ``kind`` raise while the student's code runs."""
+    saved = []
+
+    def trap(*args, **kwargs):
+        fail(
+            f"{fn} calls torch's own {kind}; the exercise is to compute it "
+            "yourself from the parameters."
+        )
+
+    for owner, name in FORBIDDEN[kind]:
+        if hasattr(owner, name):
+            saved.append((owner, name, getattr(owner, name)))
+            setattr(owner, name, trap)
+    try:
+        yield
+    finally:
+        for owner, name, original in saved:
+            setattr(owner, name, original)
+
+
+def no_torch_submodule(module, kind, fn):
+    """The student's module holds no torch.nn module of ``kind``."""
+    banned = {
+        "LSTM": (torch.nn.LSTM, torch.nn.LSTMCell),
+        "GRU": (torch.nn.GRU, torch.nn.GRUCell),
+    }[kind]
+    for name, sub in module.named_modules():
+        if isinstance(sub, banned):
+            fail(
+                f"{fn} holds torch's own {type(sub).__name__} "
+                f"({name or 'itself'}); build it from parameters instead."
+            )
+
+
+def build(cls, fn, *args):
+    try:
+        module = cls(*args)
+    except Exception as error:
+        fail(f"{fn}{args} raised {type(error).__name__}: {error}")
+    if not isinstance(module, torch.nn.Module):
+        fail(f"{fn} should be a torch.nn.Module subclass.")
+    return module
+
+
+def same_parameters(module, reference, fn):
+    """Names, shapes and default dtype of the parameters match the reference,
+    and the reference's state_dict loads."""
+    got = {k: tuple(v.shape) for k, v in module.state_dict().items()}
+    want = {k: tuple(v.shape) for k, v in reference.state_dict().items()}
+    if got != want:
+        missing = sorted(set(want) - set(got))
+        extra = sorted(set(got) - set(want))
+        shapes = sorted(
+            f"{k} {got[k]} (expected {want[k]})"
+            for k in set(got) & set(want)
+            if got[k] != want[k]
+        )
+        parts = []
+        if missing:
+            parts.append(f"missing {', '.join(missing)}")
+        if extra:
+            parts.append(f"unexpected {', '.join(extra)}")
+        if shapes:
+            parts.append(f"wrong shapes: {'; '.join(shapes)}")
+        fail(
+            f"{fn}'s parameters must be named and shaped as in torch.nn."
+            f"{type(reference).__name__}: {'; '.join(parts)}."
+        )
+    for name, value in module.state_dict().items():
+        if value.dtype != torch.get_default_dtype():
+            fail(
+                f"{fn}: parameter {name} is {value.dtype}; create parameters "
+                "in the default dtype."
+            )
+    try:
+        module.load_state_dict(reference.state_dict())
+    except Exception as error:
+        fail(f"{fn}: load_state_dict of the torch module failed: {error}")
+
+
+def as_tensor(value, name, fn, shape, dtype=torch.float64):
+    if not isinstance(value, torch.Tensor):
+        fail(
+            f"{fn}: {name} should be a torch.Tensor, got "
+            f"{type(value).__name__}."
+        )
+    if tuple(value.shape) != tuple(shape):
+        fail(
+            f"{fn}: {name} has shape {tuple(value.shape)}, expected "
+            f"{tuple(shape)}."
+        )
+    if value.dtype != dtype:
+        fail(
+            f"{fn}: {name} is {value.dtype} for {dtype} inputs; work in "
+            "the dtype you are given."
+        )
+    return value
+
+
+def compare_tensors(fn, pairs, context):
+    """pairs: name -> (got, expected) tensors; fail naming the wrong ones."""
+    wrong = [
+        name
+        for name, (got, want) in pairs.items()
+        if not close(got.detach().numpy(), want.detach().numpy())
+    ]
+    if wrong:
+        worst = max(
+            wrong,
+            key=lambda k: max_error(
+                pairs[k][0].detach().numpy(), pairs[k][1].detach().numpy()
+            ),
+        )
+        err = max_error(
+            pairs[worst][0].detach().numpy(), pairs[worst][1].detach().numpy()
+        )
+        return wrong, (
+            f"{fn}: {', '.join(wrong)} differ from torch's for {context} "
+            f"(largest error {err:.3g} in {worst})"
+        )
+    return [], ""
+
+
+def random_like_reference(reference, seed):
+    """Give a reference module random (not default) parameter values."""
+    generator = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for p in reference.parameters():
+            p.copy_(torch.randn(p.shape, generator=generator) * 0.5)
+    return reference
+
+
+def permuted_blocks(state_dict, order, num_blocks):
+    """A state_dict whose gate blocks (along dim 0) are reordered."""
+    out = {}
+    for name, value in state_dict.items():
+        blocks = value.chunk(num_blocks, dim=0)
+        out[name] = torch.cat([blocks[i] for i in order], dim=0)
+    return out
+
+
+def np64(tensor):
+    return np.asarray(tensor.detach().numpy(), dtype=np.float64)

@@ -1,0 +1,240 @@
+"""The hidden checks, run directly (without nbgrader) on the reference
+solution and on every mutant: fast, and they show which message a mutant
+gets. The same mutants go through the real grader in test_grading.py.
+
+The checks are called exactly as the hidden blocks of the solution
+notebooks call them: each block is executed in a namespace holding the
+solution cells (or a mutant's). Blocks that need the applied part's trained
+model are left to the grading test.
+"""
+
+import json
+import re
+
+import numpy as np
+import pytest
+
+from autograder import course
+from autograder.checks import CheckFailure
+from mutants import MUTANTS
+from submissions import REPO, solution_sources
+
+HIDDEN = re.compile(r"### BEGIN HIDDEN TESTS\n(.*?)### END HIDDEN TESTS", re.S)
+
+
+def notebook(name):
+    path = REPO / "solutions" / name / f"{name}.ipynb"
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def hidden_blocks(name):
+    """grade_id of each test cell -> the code of its hidden block."""
+    blocks = {}
+    for cell in notebook(name)["cells"]:
+        meta = cell.get("metadata", {}).get("nbgrader", {})
+        if meta.get("grade"):
+            source = "".join(cell["source"])
+            blocks[meta["grade_id"]] = "\n".join(HIDDEN.findall(source))
+    return blocks
+
+
+def setup_source(name):
+    for cell in notebook(name)["cells"]:
+        if cell.get("metadata", {}).get("nbgrader", {}).get("grade_id") == (
+            "setup"
+        ):
+            return "".join(cell["source"])
+    return ""
+
+
+def load(name, replace=None):
+    namespace = {"__name__": f"submission_{name}"}
+    exec(setup_source(name), namespace)
+    for grade_id, source in solution_sources(name).items():
+        exec((replace or {}).get(grade_id, source), namespace)
+    return namespace
+
+
+def unit_cells(name):
+    """Test cells whose hidden block needs only the solution cells."""
+    names = set(load(name))
+    cells = {}
+    for grade_id, block in hidden_blocks(name).items():
+        used = set(re.findall(r"\b([A-Za-z_]\w*)\b", block))
+        calls = re.findall(r"_checks\.\w+\((.*)\)", block, re.S)
+        args = set(re.findall(r"\b([A-Za-z_]\w*)\b", " ".join(calls)))
+        if args <= names | {"threshold", "seq_len"} and not (
+            used & {"model", "params", "vocab", "val_ids"}
+        ):
+            cells[grade_id] = block
+    return cells
+
+
+def run(name, grade_id, namespace):
+    exec(hidden_blocks(name)[grade_id], dict(namespace))
+
+
+CASES = [
+    (name, grade_id)
+    for name in course.assignments()
+    for grade_id in unit_cells(name)
+]
+
+
+@pytest.mark.parametrize("name, grade_id", CASES)
+def test_reference_solution_passes(name, grade_id):
+    run(name, grade_id, load(name))
+
+
+MUTANT_CASES = [(name, mutant) for name in MUTANTS for mutant in MUTANTS[name]]
+
+
+@pytest.mark.parametrize(
+    "name, mutant", MUTANT_CASES, ids=[f"{n}-{m[0]}" for n, m in MUTANT_CASES]
+)
+def test_mutant_fails_with_a_diagnosis(name, mutant):
+    _, grade_id, old, new, test_cell, words = mutant
+    source = solution_sources(name)[grade_id]
+    assert old in source, f"mutant does not apply: {old!r}"
+    namespace = load(name, {grade_id: source.replace(old, new)})
+    if test_cell not in unit_cells(name):
+        pytest.skip(f"{test_cell} needs the applied part: see test_grading")
+    with pytest.raises(CheckFailure) as error:
+        run(name, test_cell, namespace)
+    assert words in str(error.value)
+
+
+def test_every_assignment_has_at_least_eight_mutants():
+    for name in course.assignments():
+        assert len(MUTANTS.get(name, [])) >= 8, name
+
+
+# Correct code written differently from the reference must pass too.
+ALTERNATIVES = {
+    "rnn": {
+        # rnn_forward that never calls rnn_step_forward; a list cache.
+        "rnn_forward": """
+def rnn_forward(x, h0, Wx, Wh, b):
+    states = [h0]
+    for t in range(x.shape[1]):
+        states.append(np.tanh(x[:, t] @ Wx + states[-1] @ Wh + b))
+    return np.stack(states[1:], axis=1), (x, states, Wx, Wh)
+""",
+        "rnn_backward": """
+def rnn_backward(dh, cache):
+    x, states, Wx, Wh = cache
+    dx = np.zeros_like(x); dWx = np.zeros_like(Wx)
+    dWh = np.zeros_like(Wh); db = np.zeros(Wh.shape[0])
+    carry = np.zeros_like(states[0])
+    for t in range(x.shape[1] - 1, -1, -1):
+        g = (dh[:, t] + carry) * (1 - states[t + 1] ** 2)
+        dx[:, t] = g @ Wx.T
+        dWx += np.einsum('nd,nh->dh', x[:, t], g)
+        dWh += np.einsum('nk,nh->kh', states[t], g)
+        db += g.sum(0)
+        carry = g @ Wh.T
+    return dx, carry, dWx, dWh, db
+""",
+        "temporal_softmax_loss": """
+def temporal_softmax_loss(scores, y, mask):
+    N, T, V = scores.shape
+    flat = scores.reshape(-1, V)
+    m = flat.max(1, keepdims=True)
+    lse = m[:, 0] + np.log(np.exp(flat - m).sum(1))
+    rows = np.arange(N * T)
+    keep = mask.reshape(-1)
+    loss = np.sum((lse - flat[rows, y.reshape(-1)])[keep]) / N
+    p = np.exp(flat - lse[:, None])
+    p[rows, y.reshape(-1)] -= 1
+    p[~keep] = 0
+    return float(loss), (p / N).reshape(N, T, V)
+""",
+        "clip_grad_norm": """
+def clip_grad_norm(grads, max_norm):
+    norm = np.linalg.norm(np.concatenate([g.ravel() for g in grads.values()]))
+    if norm <= max_norm:
+        return {k: v.copy() for k, v in grads.items()}
+    return {k: v * (max_norm / norm) for k, v in grads.items()}
+""",
+    },
+    "lstm": {
+        # A cache of a different shape, a forward without the step function.
+        "lstm_forward": """
+def lstm_forward(x, h0, Wx, Wh, b):
+    N, T, D = x.shape
+    H = h0.shape[1]
+    h, c = h0, np.zeros_like(h0)
+    out, steps = [], []
+    for t in range(T):
+        a = x[:, t] @ Wx + h @ Wh + b
+        i, f, o = (1 / (1 + np.exp(-a[:, k * H:(k + 1) * H])) for k in (0, 1, 3))
+        g = np.tanh(a[:, 2 * H:3 * H])
+        steps.append(dict(x=x[:, t], h=h, c=c, i=i, f=f, g=g, o=o))
+        c = f * c + i * g
+        h = o * np.tanh(c)
+        steps[-1]["c_new"] = c
+        out.append(h)
+    return np.stack(out, 1), {"steps": steps, "Wx": Wx, "Wh": Wh}
+""",
+        "lstm_backward": """
+def lstm_backward(dh, cache):
+    Wx, Wh = cache["Wx"], cache["Wh"]
+    N, T, H = dh.shape
+    dx = np.zeros((N, T, Wx.shape[0]))
+    dWx, dWh, db = np.zeros_like(Wx), np.zeros_like(Wh), np.zeros(4 * H)
+    gh, gc = np.zeros((N, H)), np.zeros((N, H))
+    for t in range(T - 1, -1, -1):
+        s = cache["steps"][t]
+        tc = np.tanh(s["c_new"])
+        ht = dh[:, t] + gh
+        gct = gc + ht * s["o"] * (1 - tc ** 2)
+        da = np.hstack([gct * s["g"] * s["i"] * (1 - s["i"]),
+                        gct * s["c"] * s["f"] * (1 - s["f"]),
+                        gct * s["i"] * (1 - s["g"] ** 2),
+                        ht * tc * s["o"] * (1 - s["o"])])
+        dx[:, t] = da @ Wx.T
+        dWx += s["x"].T @ da
+        dWh += s["h"].T @ da
+        db += da.sum(0)
+        gh, gc = da @ Wh.T, gct * s["f"]
+    return dx, gh, dWx, dWh, db
+""",
+        # An LSTM layer that reuses a student's LSTMCell as a function.
+        "LSTM": """
+class LSTM(nn.Module):
+    def __init__(self, input_size, hidden_size):
+        super().__init__()
+        self.hidden_size = hidden_size
+        cell = LSTMCell(input_size, hidden_size)
+        for name, p in list(cell.named_parameters()):
+            self.register_parameter(name + "_l0", p)
+
+    def forward(self, x, state=None):
+        N, T, _ = x.shape
+        h, c = (state[0][0], state[1][0]) if state else (
+            x.new_zeros(N, self.hidden_size),) * 2
+        W = torch.cat([self.weight_ih_l0, self.weight_hh_l0], dim=1)
+        outs = []
+        for t in range(T):
+            z = torch.cat([x[:, t], h], 1) @ W.T + self.bias_ih_l0 + self.bias_hh_l0
+            i, f, g, o = z.split(self.hidden_size, 1)
+            c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
+            h = torch.sigmoid(o) * torch.tanh(c)
+            outs.append(h.unsqueeze(1))
+        return torch.cat(outs, 1), (h.unsqueeze(0), c.unsqueeze(0))
+""",
+    },
+}
+
+
+@pytest.mark.parametrize("name", sorted(ALTERNATIVES))
+def test_alternative_correct_implementations_pass(name):
+    if name not in course.assignments():
+        pytest.skip(f"no {name} assignment yet")
+    namespace = load(name, ALTERNATIVES[name])
+    for grade_id in unit_cells(name):
+        run(name, grade_id, namespace)
+
+
+def test_numpy_is_available_to_blocks():
+    assert "np" in load("rnn") and np.__name__ == "numpy"
