@@ -148,6 +148,10 @@ def os_environ_for_kernel():
         + [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p]
     )
     env["SEQBOOK_PROGRESS"] = "0"
+    # One thread per kernel: submissions are graded side by side, and
+    # torch's thread pool on tiny tensors only fights for the cores.
+    for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        env[name] = "1"
     env["MPLBACKEND"] = "Agg"
     return env
 

@@ -205,7 +205,7 @@ def adding_problem(num_sequences, seq_len, rng):
 
 
 def copy_memory(num_sequences, delay, rng, num_symbols=8, length=10):
-    """The copy-memory task: remember ``length`` symbols across ``delay`` steps.
+    """Copy memory: remember ``length`` symbols across ``delay`` steps.
 
     Tokens: 0 is blank, 1..num_symbols are symbols, num_symbols + 1 is the
     "recall now" marker. An input is the symbols, ``delay - 1`` blanks, the
@@ -244,8 +244,11 @@ class WordVocab:
         for sentence in sentences:
             for word in sentence.split():
                 counts[word] = counts.get(word, 0) + 1
-        words = sorted(w for w, c in counts.items() if c >= min_count
-                       and w not in specials)
+        words = sorted(
+            w
+            for w, c in counts.items()
+            if c >= min_count and w not in specials
+        )
         self.itos = [PAD] + [s for s in specials if s != PAD] + words
         self.stoi = {w: i for i, w in enumerate(self.itos)}
         self.pad_idx = self.stoi[PAD]
@@ -265,8 +268,9 @@ class WordVocab:
         """The words of ``ids`` joined by spaces."""
         words = [self.itos[int(i)] for i in ids]
         if skip_specials:
-            words = [w for w in words if not (w.startswith("<")
-                                               and w.endswith(">"))]
+            words = [
+                w for w in words if not (w.startswith("<") and w.endswith(">"))
+            ]
         return " ".join(words)
 
 
@@ -277,21 +281,54 @@ def pad_batch(sequences, pad_idx=0):
     (N,), shorter sequences filled with ``pad_idx`` on the right.
     """
     lengths = np.array([len(s) for s in sequences], dtype=np.int64)
-    ids = np.full((len(sequences), max(lengths, default=0)), pad_idx,
-                  dtype=np.int64)
+    ids = np.full(
+        (len(sequences), max(lengths, default=0)), pad_idx, dtype=np.int64
+    )
     for row, seq in enumerate(sequences):
-        ids[row, :len(seq)] = seq
+        ids[row, : len(seq)] = seq
     return ids, lengths
 
 
-_POSITIVE = ["good", "great", "wonderful", "funny", "moving", "clever",
-             "beautiful", "charming"]
-_NEGATIVE = ["bad", "boring", "awful", "dull", "silly", "weak", "clumsy",
-             "tedious"]
-_TOPICS = ["the film", "the story", "the acting", "the music", "the ending",
-           "the script", "the camera work", "the cast"]
-_FILLERS = ["i think", "honestly", "to be fair", "in the end", "overall",
-            "for me", "at times", "my friends said"]
+_POSITIVE = [
+    "good",
+    "great",
+    "wonderful",
+    "funny",
+    "moving",
+    "clever",
+    "beautiful",
+    "charming",
+]
+_NEGATIVE = [
+    "bad",
+    "boring",
+    "awful",
+    "dull",
+    "silly",
+    "weak",
+    "clumsy",
+    "tedious",
+]
+_TOPICS = [
+    "the film",
+    "the story",
+    "the acting",
+    "the music",
+    "the ending",
+    "the script",
+    "the camera work",
+    "the cast",
+]
+_FILLERS = [
+    "i think",
+    "honestly",
+    "to be fair",
+    "in the end",
+    "overall",
+    "for me",
+    "at times",
+    "my friends said",
+]
 
 
 def movie_reviews(num_reviews, seed=0):

@@ -224,6 +224,72 @@ class LSTM(nn.Module):
         return torch.cat(outs, 1), (h.unsqueeze(0), c.unsqueeze(0))
 """,
     },
+    "gru": {
+        "gru_forward": """
+def gru_forward(x, h0, Wx, Wh, bx, bh):
+    H = h0.shape[1]
+    hs, keep = [h0], []
+    for t in range(x.shape[1]):
+        gx = x[:, t] @ Wx + bx
+        gh = hs[-1] @ Wh + bh
+        r = 1 / (1 + np.exp(-(gx[:, :H] + gh[:, :H])))
+        z = 1 / (1 + np.exp(-(gx[:, H:2 * H] + gh[:, H:2 * H])))
+        n = np.tanh(gx[:, 2 * H:] + r * gh[:, 2 * H:])
+        hs.append(n + z * (hs[-1] - n))
+        keep.append((x[:, t], hs[-2], r, z, n, gh[:, 2 * H:]))
+    return np.stack(hs[1:], axis=1), {"steps": keep, "W": (Wx, Wh)}
+""",
+        "gru_backward": """
+def gru_backward(dh, cache):
+    Wx, Wh = cache["W"]
+    N, T, H = dh.shape
+    dx = np.zeros((N, T, Wx.shape[0]))
+    grads = [np.zeros_like(Wx), np.zeros_like(Wh), np.zeros(3 * H), np.zeros(3 * H)]
+    carry = np.zeros((N, H))
+    for t in range(T - 1, -1, -1):
+        x, h, r, z, n, hn = cache["steps"][t]
+        g = dh[:, t] + carry
+        a_n = g * (1 - z) * (1 - n * n)
+        a_z = g * (h - n) * z * (1 - z)
+        a_r = a_n * hn * r * (1 - r)
+        gx = np.hstack([a_r, a_z, a_n])
+        gh = np.hstack([a_r, a_z, a_n * r])
+        dx[:, t] = gx @ Wx.T
+        carry = g * z + gh @ Wh.T
+        for k, v in enumerate((x.T @ gx, h.T @ gh, gx.sum(0), gh.sum(0))):
+            grads[k] += v
+    return (dx, carry, *grads)
+""",
+        "GRUCell": """
+class GRUCell(nn.Module):
+    def __init__(self, input_size, hidden_size):
+        super().__init__()
+        self.hidden_size = hidden_size
+        k = 1 / hidden_size ** 0.5
+        def p(*shape):
+            return nn.Parameter(torch.rand(*shape) * 2 * k - k)
+        self.weight_ih = p(3 * hidden_size, input_size)
+        self.weight_hh = p(3 * hidden_size, hidden_size)
+        self.bias_ih = p(3 * hidden_size)
+        self.bias_hh = p(3 * hidden_size)
+
+    def forward(self, x, h=None):
+        h = torch.zeros_like(x[:, :1]).expand(-1, self.hidden_size) if h is None else h
+        gx = torch.addmm(self.bias_ih, x, self.weight_ih.t())
+        gh = torch.addmm(self.bias_hh, h, self.weight_hh.t())
+        H = self.hidden_size
+        rz = torch.sigmoid(gx[:, :2 * H] + gh[:, :2 * H])
+        r, z = rz[:, :H], rz[:, H:]
+        n = torch.tanh(gx[:, 2 * H:] + r * gh[:, 2 * H:])
+        return torch.lerp(n, h, z)
+""",
+        "count_parameters": """
+def count_parameters(cell_type, input_size, hidden_size):
+    gates = {"lstm": 4, "gru": 3}.get(cell_type, 1)
+    weights = gates * hidden_size * (input_size + hidden_size)
+    return int(weights + 2 * gates * hidden_size)
+""",
+    },
 }
 
 

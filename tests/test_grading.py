@@ -69,7 +69,7 @@ def grade_class(name, tmp_root):
     if name == "rnn":
         add_broken_submissions(subs)
     out = root / "grades" / f"{name}.csv"
-    result = run_grader(name, subs, out, "--jobs", "2", "--cell-timeout", "20")
+    result = run_grader(name, subs, out, "--jobs", "2", "--cell-timeout", "40")
     with open(out, newline="", encoding="utf-8") as f:
         rows = {row["student_id"]: row for row in csv.DictReader(f)}
     _CLASSES[name] = {

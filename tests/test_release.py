@@ -26,6 +26,14 @@ CONTRACT = {
         "LSTMCell",
         "LSTM",
     ],
+    "gru": [
+        "gru_step_forward",
+        "gru_step_backward",
+        "gru_forward",
+        "gru_backward",
+        "GRUCell",
+        "count_parameters",
+    ],
 }
 ASSIGNMENTS = course.assignments()
 

@@ -190,7 +190,8 @@ def lstm_step_forward(student):
                     "x @ Wx + h_prev @ Wh + b split into blocks i, f, g, o"
                 )
         wrong = [
-            n for n, a, r in (("h_next", h_next, rh), ("c_next", c_next, rc))
+            n
+            for n, a, r in (("h_next", h_next, rh), ("c_next", c_next, rc))
             if not close(a, r)
         ]
         fail(
@@ -217,7 +218,13 @@ def lstm_forward(student):
             continue
         hint = _order_hint(
             lambda *a: (_reference(*a)[0],),
-            p["x"], p["h0"], zeros, p["Wx"], p["Wh"], p["b"], (h,),
+            p["x"],
+            p["h0"],
+            zeros,
+            p["Wx"],
+            p["Wh"],
+            p["b"],
+            (h,),
         )
         if not hint:
             wrong = [t for t in range(T) if not close(h[:, t], ref[:, t])]
@@ -247,11 +254,13 @@ def lstm_step_backward(student_forward, student_backward):
         x, h, c = p["x"][:, 0], p["h0"], p["c0"]
         args = [a.copy() for a in (x, h, c, p["Wx"], p["Wh"], p["b"])]
         _, _, cache = unpack(
-            student_forward(*args), ("h_next", "c_next", "cache"),
+            student_forward(*args),
+            ("h_next", "c_next", "cache"),
             "lstm_step_forward",
         )
-        result = unpack(student_backward(dh.copy(), dc.copy(), cache),
-                        STEP_NAMES, fn)
+        result = unpack(
+            student_backward(dh.copy(), dc.copy(), cache), STEP_NAMES, fn
+        )
         shapes = [(N, D), (N, H), (N, H), (D, 4 * H), (H, 4 * H), (4 * H,)]
         got = {
             n: as_float64(v, n, fn, s)
@@ -259,25 +268,36 @@ def lstm_step_backward(student_forward, student_backward):
         }
         ref_args = (p["x"], h, c, p["Wx"], p["Wh"], p["b"])
 
-        def grads(dh_, dc_, variant=None):
-            g = _reference(*ref_args, dh=dh_[:, None], dc=dc_,
-                           variant=variant)[1]
+        def grads(dh_, dc_, variant=None, ref_args=ref_args):
+            g = _reference(
+                *ref_args, dh=dh_[:, None], dc=dc_, variant=variant
+            )[1]
             return {
-                "dx": g["dx"][:, 0], "dh_prev": g["dh0"],
-                "dc_prev": g["dc0"], "dWx": g["dWx"], "dWh": g["dWh"],
+                "dx": g["dx"][:, 0],
+                "dh_prev": g["dh0"],
+                "dc_prev": g["dc0"],
+                "dWx": g["dWx"],
+                "dWh": g["dWh"],
                 "db": g["db"],
             }
 
         variants = [
-            ("dc_next is ignored: it adds to the gradient of c_next",
-             grads(dh, np.zeros_like(dc))),
-            ("the derivative of tanh(c_next) is missing",
-             grads(dh, dc, "st_tanh_c")),
-            ("the sigmoid derivatives s * (1 - s) of the gates are missing",
-             grads(dh, dc, "st_gates")),
+            (
+                "dc_next is ignored: it adds to the gradient of c_next",
+                grads(dh, np.zeros_like(dc)),
+            ),
+            (
+                "the derivative of tanh(c_next) is missing",
+                grads(dh, dc, "st_tanh_c"),
+            ),
+            (
+                "the sigmoid derivatives s * (1 - s) of the gates are missing",
+                grads(dh, dc, "st_gates"),
+            ),
         ]
-        compare_grads(fn, got, grads(dh, dc), shapes_text(x=x, h_prev=h),
-                      variants)
+        compare_grads(
+            fn, got, grads(dh, dc), shapes_text(x=x, h_prev=h), variants
+        )
 
 
 SEQ_NAMES = ("dx", "dh0", "dWx", "dWh", "db")
@@ -290,8 +310,9 @@ def lstm_backward(student_forward, student_backward):
         p = _inputs(N, T, D, H, seed=500 + k)
         dh = np.random.default_rng(600 + k).normal(size=(N, T, H))
         args = [p[n].copy() for n in ("x", "h0", "Wx", "Wh", "b")]
-        _, cache = unpack(student_forward(*args), ("h", "cache"),
-                          "lstm_forward")
+        _, cache = unpack(
+            student_forward(*args), ("h", "cache"), "lstm_forward"
+        )
         result = unpack(student_backward(dh.copy(), cache), SEQ_NAMES, fn)
         shapes = [(N, T, D), (N, H), (D, 4 * H), (H, 4 * H), (4 * H,)]
         got = {
@@ -301,211 +322,145 @@ def lstm_backward(student_forward, student_backward):
         zeros = np.zeros((N, H))
         ref_args = (p["x"], p["h0"], zeros, p["Wx"], p["Wh"], p["b"])
 
-        def grads(dh_, variant=None):
+        def grads(dh_, variant=None, ref_args=ref_args):
             g = _reference(*ref_args, dh=dh_, variant=variant)[1]
             return {n: g[n] for n in SEQ_NAMES}
 
         last = dh.copy()
         last[:, :-1] = 0
         variants = [
-            ("only the upstream gradient of the last state is used; add "
-             "dh[:, t] at every step", grads(last)),
-            ("no gradient flows back through h: carry dh_prev into step "
-             "t - 1", grads(dh, "detach_h")),
-            ("no gradient flows back through the cell state: carry dc_prev "
-             "into step t - 1", grads(dh, "detach_c")),
+            (
+                "only the upstream gradient of the last state is used; add "
+                "dh[:, t] at every step",
+                grads(last),
+            ),
+            (
+                "no gradient flows back through h: carry dh_prev into step "
+                "t - 1",
+                grads(dh, "detach_h"),
+            ),
+            (
+                "no gradient flows back through the cell state: carry dc_prev "
+                "into step t - 1",
+                grads(dh, "detach_c"),
+            ),
         ]
-        compare_grads(fn, got, grads(dh),
-                      shapes_text(x=p["x"], h0=p["h0"]), variants)
+        compare_grads(
+            fn, got, grads(dh), shapes_text(x=p["x"], h0=p["h0"]), variants
+        )
 
 
 # ------------------------------------------------------------ torch modules
 
 
-def _cell_outputs(module, x, state, fn):
-    out = module(x, state) if state is not None else module(x)
-    if not isinstance(out, tuple) or len(out) != 2:
-        fail(f"{fn}.forward should return a tuple (h, c).")
-    return out
+def _randn(generator, *shape):
+    return torch.randn(*shape, generator=generator, dtype=torch.float64)
+
+
+def _module_trials(student_cls, fn, make_reference, case):
+    """Parameters, then parity with and without a state, then float32."""
+    for k, (N, T, D, H) in enumerate(TRIAL_SHAPES):
+        torch.manual_seed(k)
+        module = tm.build(student_cls, fn, D, H)
+        tm.no_torch_submodule(module, "LSTM", fn)
+        reference = tm.random_like_reference(make_reference(D, H), k)
+        tm.same_parameters(module, reference, fn)
+        module, reference = module.double(), reference.double()
+        g = torch.Generator().manual_seed(100 + k)
+        for with_state in (False, True):
+            call, tensors, outputs, context = case(g, N, T, D, H, with_state)
+
+            def make_inputs(tensors=tensors):
+                return [t.clone().requires_grad_() for t in tensors]
+
+            def hint(
+                mine,
+                call=call,
+                tensors=tensors,
+                with_state=with_state,
+                reference=reference,
+            ):
+                found = tm.order_hint(
+                    reference, call, tensors, mine, 4, GATES, "i, f, g, o"
+                )
+                if not found and not with_state:
+                    found = "state=None means h and c start at zeros"
+                return found
+
+            tm.parity(
+                fn,
+                module,
+                reference,
+                "LSTM",
+                call,
+                make_inputs,
+                outputs,
+                context,
+                seed=200 + k,
+                hint=hint,
+            )
+        module32 = tm.build(student_cls, fn, D, H)
+        call, tensors, outputs, _ = case(g, N, T, D, H, False)
+        with tm.forbid("LSTM", fn):
+            result = call(module32, [t.float() for t in tensors])
+        name, shape, getter = outputs[0]
+        tm.as_tensor(getter(result), name, fn, shape, dtype=torch.float32)
 
 
 def LSTMCell(student_cls):
     """Parameters as torch.nn.LSTMCell; outputs and every gradient equal
-    torch's after load_state_dict; no torch LSTM inside."""
-    fn = "LSTMCell"
-    for k, (N, _, D, H) in enumerate(TRIAL_SHAPES):
-        torch.manual_seed(k)
-        module = tm.build(student_cls, fn, D, H)
-        tm.no_torch_submodule(module, "LSTM", fn)
-        reference = tm.random_like_reference(torch.nn.LSTMCell(D, H), k)
-        tm.same_parameters(module, reference, fn)
-        module, reference = module.double(), reference.double()
-        g = torch.Generator().manual_seed(100 + k)
-        x = torch.randn(N, D, generator=g, dtype=torch.float64)
-        h = torch.randn(N, H, generator=g, dtype=torch.float64)
-        c = torch.randn(N, H, generator=g, dtype=torch.float64)
-        for state in (None, "given"):
-            xs = x.clone().requires_grad_()
-            hs = h.clone().requires_grad_()
-            cs = c.clone().requires_grad_()
-            pair = (hs, cs) if state else None
-            with tm.forbid("LSTM", fn):
-                out = _cell_outputs(module, xs, pair, fn)
-            h1 = tm.as_tensor(out[0], "h", fn, (N, H))
-            c1 = tm.as_tensor(out[1], "c", fn, (N, H))
-            rx = x.clone().requires_grad_()
-            rh = h.clone().requires_grad_()
-            rc = c.clone().requires_grad_()
-            ref = reference(rx, (rh, rc)) if state else reference(rx)
-            context = (
-                f"x ({N}, {D}), hidden_size {H}, "
-                f"{'a given state' if state else 'state=None'}"
-            )
-            wrong, message = tm.compare_tensors(
-                fn, {"h": (h1, ref[0]), "c": (c1, ref[1])}, context
-            )
-            if wrong:
-                hint = _module_order_hint(
-                    module, reference, xs, pair, (h1, c1), fn
-                )
-                if not state and not hint:
-                    hint = "state=None means h and c start at zeros"
-                fail(message + (f": {hint}." if hint else "."))
-            u = torch.randn(2, N, H, generator=g, dtype=torch.float64)
-            (h1 * u[0] + c1 * u[1]).sum().backward()
-            (ref[0] * u[0] + ref[1] * u[1]).sum().backward()
-            pairs = {"dx": (xs.grad, rx.grad)}
-            if state:
-                pairs.update(dh=(hs.grad, rh.grad), dc=(cs.grad, rc.grad))
-            for name, param in reference.named_parameters():
-                mine = dict(module.named_parameters())[name].grad
-                if mine is None:
-                    fail(f"{fn}: no gradient reaches {name}.")
-                pairs[f"grad of {name}"] = (mine, param.grad)
-            wrong, message = tm.compare_tensors(fn, pairs, context)
-            if wrong:
-                fail(message + ": the forward pass must stay differentiable.")
-            module.zero_grad()
-            reference.zero_grad()
-        # float32 in, float32 out
-        module32 = tm.build(student_cls, fn, D, H)
-        with tm.forbid("LSTM", fn):
-            out = _cell_outputs(module32, x.float(), None, fn)
-        tm.as_tensor(out[0], "h", fn, (N, H), dtype=torch.float32)
+    torch's after load_state_dict; no torch LSTM inside; dtype kept."""
 
+    def case(g, N, T, D, H, with_state):
+        tensors = [_randn(g, N, D)]
+        if with_state:
+            tensors += [_randn(g, N, H), _randn(g, N, H)]
 
-def _module_order_hint(module, reference, x, state, outputs, fn):
-    saved = {k: v.clone() for k, v in reference.state_dict().items()}
-    try:
-        for order in itertools.permutations(range(4)):
-            if order == (0, 1, 2, 3):
-                continue
-            reference.load_state_dict(tm.permuted_blocks(saved, order, 4))
-            with torch.no_grad():
-                ref = reference(x.detach(), tuple(s.detach() for s in state)) \
-                    if state else reference(x.detach())
-            ref = ref if isinstance(ref, tuple) else (ref,)
-            flat_out = _flatten(outputs)
-            flat_ref = _flatten(ref)
-            if len(flat_out) == len(flat_ref) and all(
-                close(tm.np64(o), tm.np64(r))
-                for o, r in zip(flat_out, flat_ref)
-            ):
-                seen = ["?"] * 4
-                for gate, block in enumerate(order):
-                    seen[block] = GATES[gate]
-                return (
-                    f"the gates look ordered {', '.join(seen)}; the "
-                    "contract's order is i, f, g, o"
-                )
-    finally:
-        reference.load_state_dict(saved)
-    return None
+        def call(module, t):
+            return module(t[0], (t[1], t[2])) if len(t) == 3 else module(t[0])
 
+        outputs = [
+            ("h", (N, H), lambda r: r[0]),
+            ("c", (N, H), lambda r: r[1]),
+        ]
+        context = (
+            f"x ({N}, {D}), hidden_size {H}, "
+            f"{'a given state' if with_state else 'state=None'}"
+        )
+        return call, tensors, outputs, context
 
-def _flatten(values):
-    out = []
-    for v in values:
-        if isinstance(v, (tuple, list)):
-            out.extend(_flatten(v))
-        else:
-            out.append(v)
-    return out
+    _module_trials(student_cls, "LSTMCell", torch.nn.LSTMCell, case)
 
 
 def LSTM(student_cls):
     """One batch-first layer: parameters as torch.nn.LSTM; output, h_n, c_n
     and every gradient equal torch's; no torch LSTM inside."""
-    fn = "LSTM"
-    for k, (N, T, D, H) in enumerate(TRIAL_SHAPES):
-        torch.manual_seed(k)
-        module = tm.build(student_cls, fn, D, H)
-        tm.no_torch_submodule(module, "LSTM", fn)
-        reference = tm.random_like_reference(
-            torch.nn.LSTM(D, H, batch_first=True), k
+
+    def case(g, N, T, D, H, with_state):
+        tensors = [_randn(g, N, T, D)]
+        if with_state:
+            tensors += [_randn(g, 1, N, H), _randn(g, 1, N, H)]
+
+        def call(module, t):
+            return module(t[0], (t[1], t[2])) if len(t) == 3 else module(t[0])
+
+        outputs = [
+            ("output", (N, T, H), lambda r: r[0]),
+            ("h_n", (1, N, H), lambda r: r[1][0]),
+            ("c_n", (1, N, H), lambda r: r[1][1]),
+        ]
+        context = (
+            f"x ({N}, {T}, {D}), hidden_size {H}, "
+            f"{'a given state' if with_state else 'state=None'}"
         )
-        tm.same_parameters(module, reference, fn)
-        module, reference = module.double(), reference.double()
-        g = torch.Generator().manual_seed(200 + k)
-        x = torch.randn(N, T, D, generator=g, dtype=torch.float64)
-        h = torch.randn(1, N, H, generator=g, dtype=torch.float64)
-        c = torch.randn(1, N, H, generator=g, dtype=torch.float64)
-        for state in (None, "given"):
-            xs = x.clone().requires_grad_()
-            hs = h.clone().requires_grad_()
-            cs = c.clone().requires_grad_()
-            with tm.forbid("LSTM", fn):
-                out = module(xs, (hs, cs)) if state else module(xs)
-            if (not isinstance(out, tuple) or len(out) != 2
-                    or not isinstance(out[1], tuple) or len(out[1]) != 2):
-                fail(f"{fn}.forward should return (output, (h_n, c_n)).")
-            output = tm.as_tensor(out[0], "output", fn, (N, T, H))
-            h_n = tm.as_tensor(out[1][0], "h_n", fn, (1, N, H))
-            c_n = tm.as_tensor(out[1][1], "c_n", fn, (1, N, H))
-            rx = x.clone().requires_grad_()
-            rh = h.clone().requires_grad_()
-            rc = c.clone().requires_grad_()
-            ref = reference(rx, (rh, rc)) if state else reference(rx)
-            context = (
-                f"x ({N}, {T}, {D}), hidden_size {H}, "
-                f"{'a given state' if state else 'state=None'}"
-            )
-            wrong, message = tm.compare_tensors(
-                fn,
-                {"output": (output, ref[0]), "h_n": (h_n, ref[1][0]),
-                 "c_n": (c_n, ref[1][1])},
-                context,
-            )
-            if wrong:
-                hint = _module_order_hint(
-                    module, reference, xs, (hs, cs) if state else None,
-                    (output, (h_n, c_n)), fn,
-                )
-                if not hint and wrong == ["output"]:
-                    hint = "output holds h_t of every step t = 1..T"
-                fail(message + (f": {hint}." if hint else "."))
-            u = torch.randn(N, T, H, generator=g, dtype=torch.float64)
-            v = torch.randn(2, 1, N, H, generator=g, dtype=torch.float64)
-            (
-                (output * u).sum() + (h_n * v[0]).sum() + (c_n * v[1]).sum()
-            ).backward()
-            (
-                (ref[0] * u).sum() + (ref[1][0] * v[0]).sum()
-                + (ref[1][1] * v[1]).sum()
-            ).backward()
-            pairs = {"dx": (xs.grad, rx.grad)}
-            if state:
-                pairs.update(dh_0=(hs.grad, rh.grad), dc_0=(cs.grad, rc.grad))
-            for name, param in reference.named_parameters():
-                mine = dict(module.named_parameters())[name].grad
-                if mine is None:
-                    fail(f"{fn}: no gradient reaches {name}.")
-                pairs[f"grad of {name}"] = (mine, param.grad)
-            wrong, message = tm.compare_tensors(fn, pairs, context)
-            if wrong:
-                fail(message + ": the forward pass must stay differentiable.")
-            module.zero_grad()
-            reference.zero_grad()
+        return call, tensors, outputs, context
+
+    _module_trials(
+        student_cls,
+        "LSTM",
+        lambda D, H: torch.nn.LSTM(D, H, batch_first=True),
+        case,
+    )
 
 
 # --------------------------------------------------------------- applied
@@ -525,10 +480,14 @@ def adding_model_trained(model, lstm_cls, threshold, seq_len):
         prediction = model(torch.from_numpy(x))
     prediction = torch.as_tensor(prediction, dtype=torch.float32).reshape(-1)
     if prediction.shape[0] != len(y):
-        fail(f"model should return one number per sequence, got shape "
-             f"{tuple(prediction.shape)}.")
+        fail(
+            f"model should return one number per sequence, got shape "
+            f"{tuple(prediction.shape)}."
+        )
     mse = float(((prediction - torch.from_numpy(y)) ** 2).mean())
     if not np.isfinite(mse) or not mse < threshold:
-        fail(f"on 1000 fresh adding problems of length {seq_len} the model's "
-             f"mean squared error is {mse:.4f}; it should be below "
-             f"{threshold} (always predicting 1 gives about 0.167).")
+        fail(
+            f"on 1000 fresh adding problems of length {seq_len} the model's "
+            f"mean squared error is {mse:.4f}; it should be below "
+            f"{threshold} (always predicting 1 gives about 0.167)."
+        )

@@ -175,3 +175,115 @@ def permuted_blocks(state_dict, order, num_blocks):
 
 def np64(tensor):
     return np.asarray(tensor.detach().numpy(), dtype=np.float64)
+
+
+def parity(
+    fn,
+    module,
+    reference,
+    kind,
+    call,
+    make_inputs,
+    outputs,
+    context,
+    seed,
+    hint=None,
+):
+    """Run student and reference on the same inputs; compare every output
+    and every gradient (inputs and parameters).
+
+    - call(module, inputs) -> the module's raw result
+    - make_inputs() -> a fresh list of leaf tensors requiring grad
+    - outputs: list of (name, shape, getter) where getter(result) picks
+      one output tensor (it may raise CheckFailure on a malformed result)
+    - hint(student_outputs) -> a hint or None, when the values differ
+    """
+    mine_in, ref_in = make_inputs(), make_inputs()
+    with forbid(kind, fn):
+        result = call(module, mine_in)
+    mine = []
+    for name, shape, getter in outputs:
+        try:
+            value = getter(result)
+        except (TypeError, IndexError, KeyError, ValueError):
+            fail(
+                f"{fn}.forward returned {type(result).__name__}, not the "
+                f"expected structure ({', '.join(n for n, *_ in outputs)})."
+            )
+        mine.append(as_tensor(value, name, fn, shape))
+    ref_result = call(reference, ref_in)
+    ref = [getter(ref_result) for _, _, getter in outputs]
+    names = [name for name, *_ in outputs]
+    wrong, message = compare_tensors(
+        fn, dict(zip(names, zip(mine, ref))), context
+    )
+    if wrong:
+        extra = hint(mine) if hint else None
+        fail(message + (f": {extra}." if extra else "."))
+    generator = torch.Generator().manual_seed(seed)
+    ups = [
+        torch.randn(r.shape, generator=generator, dtype=r.dtype) for r in ref
+    ]
+    sum((m * u).sum() for m, u in zip(mine, ups)).backward()
+    sum((r * u).sum() for r, u in zip(ref, ups)).backward()
+    pairs = {}
+    for k, (a, b) in enumerate(zip(mine_in, ref_in)):
+        if b.grad is not None:
+            if a.grad is None:
+                fail(f"{fn}: no gradient reaches input {k}.")
+            pairs[f"gradient of input {k}"] = (a.grad, b.grad)
+    params = dict(module.named_parameters())
+    for name, param in reference.named_parameters():
+        if params[name].grad is None:
+            fail(f"{fn}: no gradient reaches {name}.")
+        pairs[f"gradient of {name}"] = (params[name].grad, param.grad)
+    wrong, message = compare_tensors(fn, pairs, context)
+    if wrong:
+        fail(message + ": the forward pass must stay differentiable.")
+    module.zero_grad()
+    reference.zero_grad()
+    return mine
+
+
+def order_hint(
+    reference, call, inputs, mine, num_blocks, gate_names, contract_order
+):
+    """Name the gate order when the student's outputs match a reference
+    whose gate blocks are permuted."""
+    import itertools
+
+    saved = {k: v.clone() for k, v in reference.state_dict().items()}
+    try:
+        for order in itertools.permutations(range(num_blocks)):
+            if order == tuple(range(num_blocks)):
+                continue
+            reference.load_state_dict(
+                permuted_blocks(saved, order, num_blocks)
+            )
+            with torch.no_grad():
+                ref = call(reference, [t.detach() for t in inputs])
+            ref = ref if isinstance(ref, (tuple, list)) else (ref,)
+            flat = _flatten(ref)
+            if len(flat) >= len(mine) and all(
+                close(np64(m), np64(r)) for m, r in zip(mine, flat)
+            ):
+                seen = ["?"] * num_blocks
+                for gate, block in enumerate(order):
+                    seen[block] = gate_names[gate]
+                return (
+                    f"the gates look ordered {', '.join(seen)}; the "
+                    f"contract's order is {contract_order}"
+                )
+    finally:
+        reference.load_state_dict(saved)
+    return None
+
+
+def _flatten(values):
+    out = []
+    for v in values:
+        if isinstance(v, (tuple, list)):
+            out.extend(_flatten(v))
+        else:
+            out.append(v)
+    return out
