@@ -10,6 +10,8 @@ import csv
 import html
 import json
 import os
+import queue
+import select
 import signal
 import statistics
 import subprocess
@@ -65,49 +67,93 @@ def check_notebook(path, assignment):
     return None
 
 
-def _run_worker(job, notebook_timeout):
-    job_file = Path(job["workdir"] + ".job.json")
-    job_file.parent.mkdir(parents=True, exist_ok=True)
-    job_file.write_text(json.dumps(job), encoding="utf-8")
-    result_file = Path(job["result"])
-    if result_file.exists():
-        result_file.unlink()
-    env = course.os_environ_for_kernel()
-    started = time.monotonic()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "autograder.worker", str(job_file)],
-        cwd=course.REPO,
-        env=env,
-        start_new_session=True,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    try:
-        _, stderr = process.communicate(timeout=notebook_timeout)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.communicate()
-        return {
-            "status": "timeout",
-            "detail": f"the notebook ran longer than {notebook_timeout} s",
-        }
-    finally:
-        # The kernel is in the same process group: leave nothing behind.
+class Worker:
+    """A grading process (see :mod:`autograder.worker`) that stays alive
+    across submissions, so nbgrader is imported once per worker, not once
+    per student. A submission that overruns its time limit gets the
+    worker's whole process group (its kernel included) killed; the next
+    submission starts a fresh worker."""
+
+    def __init__(self):
+        self.process = None
+        self.done = None
+
+    def _start(self):
+        read_fd, write_fd = os.pipe()
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "autograder.worker",
+                "--serve",
+                str(write_fd),
+            ],
+            cwd=course.REPO,
+            env=course.os_environ_for_kernel(),
+            start_new_session=True,
+            pass_fds=(write_fd,),
+            stdin=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        os.close(write_fd)
+        self.done = os.fdopen(read_fd, "rb", buffering=0)
+
+    def stop(self):
+        if self.process is None:
+            return
         try:
-            os.killpg(process.pid, signal.SIGKILL)
+            os.killpg(self.process.pid, signal.SIGKILL)
         except ProcessLookupError:
             pass
-    outcome = None
-    if result_file.exists():
-        outcome = json.loads(result_file.read_text(encoding="utf-8"))
-    if outcome is None:
-        tail = stderr.decode("utf-8", "replace").strip().splitlines()[-1:]
-        outcome = {
-            "status": "error",
-            "detail": "the grader's worker failed: " + " ".join(tail),
-        }
-    outcome["seconds"] = round(time.monotonic() - started, 2)
-    return outcome
+        self.process.wait()
+        self.done.close()
+        if self.process.stdin:
+            try:
+                self.process.stdin.close()
+            except OSError:
+                pass
+        self.process = None
+
+    def grade(self, job, notebook_timeout):
+        result_file = Path(job["result"])
+        result_file.parent.mkdir(parents=True, exist_ok=True)
+        if result_file.exists():
+            result_file.unlink()
+        if self.process is None or self.process.poll() is not None:
+            self.stop()
+            self._start()
+        started = time.monotonic()
+        try:
+            self.process.stdin.write((json.dumps(job) + "\n").encode())
+            self.process.stdin.flush()
+        except OSError:
+            self.stop()
+            return {"status": "error", "detail": "the grader's worker died"}
+        ready, _, _ = select.select([self.done], [], [], notebook_timeout)
+        line = self.done.readline() if ready else b""
+        if not ready or not line:
+            self.stop()
+            if not ready:
+                outcome = {
+                    "status": "timeout",
+                    "detail": f"the notebook ran longer than "
+                    f"{notebook_timeout} s",
+                }
+            else:
+                outcome = {
+                    "status": "error",
+                    "detail": "the grader's worker died",
+                }
+        elif result_file.exists():
+            outcome = json.loads(result_file.read_text(encoding="utf-8"))
+        else:
+            outcome = {
+                "status": "error",
+                "detail": "the grader's worker wrote no result",
+            }
+        outcome["seconds"] = round(time.monotonic() - started, 2)
+        return outcome
 
 
 def _failure_feedback(path, student, assignment, status, detail):
@@ -216,20 +262,32 @@ def grade(
         disable=not progress,
         initial=len(rows),
     )
-    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        futures = {
-            pool.submit(_run_worker, job_for(s, nb), notebook_timeout): s
-            for s, nb in pending
-        }
-        for future in as_completed(futures):
-            student = futures[future]
-            try:
-                outcome = future.result()
-            except Exception as error:  # one bad submission never stops us
-                outcome = {"status": "error", "detail": repr(error)}
-            finish(student, outcome)
-            bar.set_postfix_str(f"{student}: {outcome['status']}")
-            bar.update(1)
+    workers = queue.Queue()
+    for _ in range(max(1, jobs)):
+        workers.put(Worker())
+
+    def run(student, notebook):
+        worker = workers.get()
+        try:
+            return worker.grade(job_for(student, notebook), notebook_timeout)
+        finally:
+            workers.put(worker)
+
+    try:
+        with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+            futures = {pool.submit(run, s, nb): s for s, nb in pending}
+            for future in as_completed(futures):
+                student = futures[future]
+                try:
+                    outcome = future.result()
+                except Exception as error:  # one bad submission never
+                    outcome = {"status": "error", "detail": repr(error)}
+                finish(student, outcome)
+                bar.set_postfix_str(f"{student}: {outcome['status']}")
+                bar.update(1)
+    finally:
+        while not workers.empty():
+            workers.get().stop()
     bar.close()
 
     ordered = [rows[s] for s in students]

@@ -12,6 +12,7 @@ notebook by killing this process group.
 import contextlib
 import io
 import json
+import os
 import re
 import shutil
 import sys
@@ -132,9 +133,8 @@ def grade_one(job):
     }
 
 
-def main(argv=None):
-    argv = sys.argv[1:] if argv is None else argv
-    job = json.loads(Path(argv[0]).read_text(encoding="utf-8"))
+def run_job(job):
+    """Grade one job and write its result file; never raises."""
     try:
         outcome = grade_one(job)
     except Exception as error:  # reported as a row, never a crash
@@ -143,6 +143,31 @@ def main(argv=None):
             "detail": f"{type(error).__name__}: {error}",
         }
     Path(job["result"]).write_text(json.dumps(outcome), encoding="utf-8")
+
+
+def serve(done_fd):
+    """Grade the jobs read from stdin, one JSON object a line, in turn.
+
+    nbgrader is imported once for all of them. After each job the result
+    file is written and a line goes to ``done_fd``, so that what the
+    kernels print on stdout never mixes with the protocol.
+    """
+    import nbgrader.apps  # noqa: F401  (the slow import, done once)
+
+    course.quiet_nbgrader()
+    for line in sys.stdin:
+        if not line.strip():
+            continue
+        run_job(json.loads(line))
+        os.write(done_fd, b"done\n")
+    return 0
+
+
+def main(argv=None):
+    argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] == "--serve":
+        return serve(int(argv[1]))
+    run_job(json.loads(Path(argv[0]).read_text(encoding="utf-8")))
     return 0
 
 
