@@ -144,3 +144,77 @@ def test_plots_use_the_colour_blind_safe_palette():
     assert len(ax.texts) == 9
     plotting.use_style()
     matplotlib.pyplot.close("all")
+
+
+def test_number_words_in_both_languages():
+    from seqbook.translation import english_number, korean_number
+
+    cases = {
+        0: ("zero", "영"),
+        11: ("eleven", "십 일"),
+        10000: ("ten thousand", "만"),
+        210000: ("two hundred ten thousand", "이 십 일 만"),
+        100000000: ("one hundred million", "일 억"),
+        342511: (
+            "three hundred forty two thousand five hundred eleven",
+            "삼 십 사 만 이 천 오 백 십 일",
+        ),
+    }
+    for n, (english, korean) in cases.items():
+        assert english_number(n) == english
+        assert korean_number(n) == korean
+    with pytest.raises(ValueError):
+        english_number(10**12)
+
+
+def test_korean_number_words_read_back_to_the_number():
+    """Brute force: parse every generated Korean reading back."""
+    from seqbook.translation import korean_number, sample_numbers
+
+    digits = {d: i for i, d in enumerate("_일이삼사오육칠팔구") if i}
+    units = {"십": 10, "백": 100, "천": 1000}
+
+    def parse(text):
+        if text == "영":
+            return 0
+        total, group, digit = 0, 0, None
+        for syllable in text.split():
+            if syllable in digits:
+                digit = digits[syllable]
+            elif syllable in units:
+                group += (digit or 1) * units[syllable]
+                digit = None
+            else:  # 만 or 억 closes a group
+                group += digit or 0
+                total += (group or 1) * (10**4 if syllable == "만" else 10**8)
+                group, digit = 0, None
+        return total + group + (digit or 0)
+
+    rng = np.random.default_rng(0)
+    for n in sample_numbers(2000, rng):
+        assert parse(korean_number(n)) == n, n
+
+
+def test_number_translation_splits_vocabularies_and_batches():
+    from seqbook.translation import NumberTranslation
+
+    task = NumberTranslation(num_train=300, num_valid=50, num_test=50)
+    numbers = [
+        set(task.numbers[:300]),
+        set(task.numbers[300:350]),
+        set(task.numbers[350:]),
+    ]
+    assert not (numbers[0] & numbers[1] or numbers[0] & numbers[2])
+    assert task.source_vocab.pad_idx == task.target_vocab.pad_idx == 0
+    source, source_lengths, target, target_lengths = next(
+        task.batches("train", 8, np.random.default_rng(0))
+    )
+    assert source.shape[0] == target.shape[0] == 8
+    assert source.shape[1] == source_lengths.max()
+    assert np.all(target[:, 0] == task.bos_idx)
+    for row, length in zip(target, target_lengths):
+        assert row[length - 1] == task.eos_idx
+        assert np.all(row[length:] == 0)
+        assert task.decode_target(row[1:])
+    again = NumberTranslation(num_train=300, num_valid=50, num_test=50)
+    assert again.train == task.train
