@@ -290,6 +290,35 @@ def count_parameters(cell_type, input_size, hidden_size):
     return int(weights + 2 * gates * hidden_size)
 """,
     },
+    "seq2seq": {
+        "sequence_cross_entropy": """
+def sequence_cross_entropy(logits, targets, pad_idx):
+    return nn.functional.cross_entropy(
+        logits.flatten(0, 1), targets.flatten(), ignore_index=pad_idx)
+""",
+        # One hypothesis at a time through step_fn, scores as tensors.
+        "beam_search": """
+def beam_search(step_fn, state, bos_idx, eos_idx, beam_size, max_len):
+    if max_len == 0:
+        return [], 0.0
+    alive, done = [(0.0, [], state, bos_idx)], []
+    while alive:
+        options = []
+        for score, tokens, st, prev in alive:
+            lp, new = step_fn(torch.tensor([prev]), st)
+            for v, value in enumerate(lp[0].tolist()):
+                options.append((score + value, tokens, v, new))
+        options.sort(key=lambda o: o[0], reverse=True)
+        alive = []
+        for score, tokens, v, new in options[:beam_size]:
+            if v == eos_idx or len(tokens) + 1 == max_len:
+                done.append((score, tokens if v == eos_idx else tokens + [v]))
+            else:
+                alive.append((score, tokens + [v], new, v))
+    score, tokens = max(done, key=lambda d: d[0])
+    return tokens, score
+""",
+    },
 }
 
 

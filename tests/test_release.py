@@ -34,6 +34,7 @@ CONTRACT = {
         "GRUCell",
         "count_parameters",
     ],
+    "seq2seq": ["sequence_cross_entropy", "greedy_decode", "beam_search"],
 }
 ASSIGNMENTS = course.assignments()
 
