@@ -1,6 +1,10 @@
 """Plotting helpers with one colour-blind-safe palette for the whole book."""
 
+import importlib.util
+from pathlib import Path
+
 import matplotlib.pyplot as plt
+from matplotlib import font_manager
 import numpy as np
 
 # Okabe & Ito (2008), "Color Universal Design": distinguishable with every
@@ -17,8 +21,26 @@ PALETTE = [
 ]
 
 
+def _hangul_font():
+    """Register NanumGothic (shipped by the koreanize-matplotlib package)
+    and return its family name, or None when the package is missing."""
+    spec = importlib.util.find_spec("koreanize_matplotlib")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    folder = Path(list(spec.submodule_search_locations)[0]) / "fonts"
+    path = folder / "NanumGothic.ttf"
+    if not path.exists():
+        return None
+    font_manager.fontManager.addfont(str(path))
+    return font_manager.FontProperties(fname=str(path)).get_name()
+
+
 def use_style():
-    """Set the book's matplotlib defaults (palette, grid, size)."""
+    """Set the book's matplotlib defaults (palette, grid, size, and a
+    fallback font for Korean labels)."""
+    hangul = _hangul_font()
+    if hangul:
+        plt.rcParams["font.family"] = ["DejaVu Sans", hangul]
     plt.rcParams.update(
         {
             "axes.prop_cycle": plt.cycler(color=PALETTE),

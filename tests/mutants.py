@@ -450,4 +450,93 @@ SEQ2SEQ = [
     ),
 ]
 
-MUTANTS = {"rnn": RNN, "lstm": LSTM, "gru": GRU, "seq2seq": SEQ2SEQ}
+ATTENTION = [
+    (
+        "dot_transposed",
+        "dot_score",
+        "return torch.bmm(keys, query.unsqueeze(-1)).squeeze(-1)  # (N, S)",
+        "return torch.bmm(keys, query.unsqueeze(-1)).squeeze(-1).T",
+        "test_dot_score",
+        "has shape",
+    ),
+    (
+        "general_W_transposed",
+        "general_score",
+        "return dot_score(query @ W, keys)",
+        "return dot_score(query @ W.T, keys)",
+        "test_general_score",
+        "W is transposed",
+    ),
+    (
+        "general_ignores_W",
+        "general_score",
+        "return dot_score(query @ W, keys)",
+        "return dot_score(query, keys)",
+        "test_general_score",
+        "W is not used",
+    ),
+    (
+        "additive_no_tanh",
+        "additive_score",
+        "hidden = torch.tanh((query @ W_q).unsqueeze(1) + keys @ W_k)",
+        "hidden = (query @ W_q).unsqueeze(1) + keys @ W_k",
+        "test_additive_score",
+        "tanh is missing",
+    ),
+    (
+        "additive_tanh_outside",
+        "additive_score",
+        "    return hidden @ v  # (N, S)",
+        "    return torch.tanh(torch.atanh(hidden) @ v)",
+        "test_additive_score",
+        "tanh goes inside",
+    ),
+    (
+        "softmax_minus_inf",
+        "masked_softmax",
+        "    fill = torch.finfo(scores.dtype).min\n",
+        "    return torch.softmax(scores.masked_fill(~mask, float('-inf')), dim=-1)\n",
+        "test_masked_softmax",
+        "no True position",
+    ),
+    (
+        "softmax_big_negative",
+        "masked_softmax",
+        "    fill = torch.finfo(scores.dtype).min\n",
+        "    return torch.softmax(scores.masked_fill(~mask, -1e9), dim=-1)\n",
+        "test_masked_softmax",
+        "exactly 0",
+    ),
+    (
+        "softmax_unstable",
+        "masked_softmax",
+        "shifted = torch.where(mask, scores - row_max, torch.zeros_like(scores))",
+        "shifted = torch.where(mask, scores, torch.zeros_like(scores))",
+        "test_masked_softmax",
+        "subtract the row maximum",
+    ),
+    (
+        "softmax_then_mask",
+        "masked_softmax",
+        "    fill = torch.finfo(scores.dtype).min\n",
+        "    return torch.softmax(scores, dim=-1) * mask\n",
+        "test_masked_softmax",
+        "sum to 1",
+    ),
+    (
+        "context_wrong_axis",
+        "attention_context",
+        "return torch.bmm(weights.unsqueeze(1), values).squeeze(1)  # (N, Dv)",
+        "return (weights.unsqueeze(-1) * values).mean(1)",
+        "test_attention_context",
+        "is wrong",
+    ),
+]
+
+MUTANTS = {
+    "rnn": RNN,
+    "lstm": LSTM,
+    "gru": GRU,
+    "seq2seq": SEQ2SEQ,
+    "attention": ATTENTION,
+}

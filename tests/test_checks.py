@@ -319,6 +319,26 @@ def beam_search(step_fn, state, bos_idx, eos_idx, beam_size, max_len):
     return tokens, score
 """,
     },
+    "attention": {
+        "dot_score": """
+def dot_score(query, keys):
+    return torch.einsum("nh,nsh->ns", query, keys)
+""",
+        "general_score": """
+def general_score(query, keys, W):
+    return (keys @ W.T @ query.unsqueeze(-1)).squeeze(-1)
+""",
+        # -inf, softmax, then NaN rows replaced: values and gradients clean
+        "masked_softmax": """
+def masked_softmax(scores, mask):
+    weights = torch.softmax(scores.masked_fill(~mask, float("-inf")), -1)
+    return torch.nan_to_num(weights, nan=0.0)
+""",
+        "attention_context": """
+def attention_context(weights, values):
+    return (weights[..., None] * values).sum(dim=1)
+""",
+    },
 }
 
 

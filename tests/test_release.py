@@ -35,6 +35,13 @@ CONTRACT = {
         "count_parameters",
     ],
     "seq2seq": ["sequence_cross_entropy", "greedy_decode", "beam_search"],
+    "attention": [
+        "dot_score",
+        "general_score",
+        "additive_score",
+        "masked_softmax",
+        "attention_context",
+    ],
 }
 ASSIGNMENTS = course.assignments()
 

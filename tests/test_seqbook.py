@@ -218,3 +218,14 @@ def test_number_translation_splits_vocabularies_and_batches():
         assert task.decode_target(row[1:])
     again = NumberTranslation(num_train=300, num_valid=50, num_test=50)
     assert again.train == task.train
+
+
+def test_korean_labels_render_without_missing_glyphs():
+    import warnings
+
+    plotting.use_style()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        ax = plotting.plot_heatmap(np.eye(2), ["one", "two"], ["일", "이"])
+        ax.figure.canvas.draw()
+    matplotlib.pyplot.close("all")
