@@ -10,6 +10,7 @@ for its gradient.
 import torch
 
 from autograder.checks import fail
+from autograder.checks.seq2seq import exact_match
 
 
 def _randn(g, *shape, scale=1.0):
@@ -232,19 +233,7 @@ def long_inputs_translated(
     if not isinstance(model, torch.nn.Module):
         fail("model should be the trained torch.nn.Module.")
     pairs = [p for p in task.test if len(p[0].split()) >= min_words][:count]
-    correct = 0
-    with torch.no_grad():
-        for english, korean in pairs:
-            step, state = make_step_fn(model, english)
-            tokens, prev = [], task.bos_idx
-            for _ in range(40):
-                log_probs, state = step(torch.tensor([prev]), state)
-                prev = int(log_probs[0].argmax())
-                if prev == task.eos_idx:
-                    break
-                tokens.append(prev)
-            correct += task.target_vocab.decode(tokens) == korean
-    accuracy = correct / len(pairs)
+    accuracy = exact_match(model, task, make_step_fn, pairs)
     if not accuracy >= threshold:
         fail(
             f"on {len(pairs)} test numbers of at least {min_words} words "

@@ -414,11 +414,9 @@ def _beam_hint(step, tokens, bos, eos, beam, max_len):
 # --------------------------------------------------------------- applied
 
 
-def translator_trained(model, task, make_step_fn, threshold, count=300):
-    """Exact match of the trained model, decoded greedily by the grader."""
-    if not isinstance(model, torch.nn.Module):
-        fail("model should be the trained torch.nn.Module.")
-    pairs = task.test[:count]
+def exact_match(model, task, make_step_fn, pairs):
+    """Fraction of pairs the model translates exactly, decoded greedily by
+    the grader (not by the student's decoder)."""
     correct = 0
     with torch.no_grad():
         for english, korean in pairs:
@@ -431,7 +429,15 @@ def translator_trained(model, task, make_step_fn, threshold, count=300):
                     break
                 tokens.append(prev)
             correct += task.target_vocab.decode(tokens) == korean
-    accuracy = correct / len(pairs)
+    return correct / len(pairs)
+
+
+def translator_trained(model, task, make_step_fn, threshold, count=300):
+    """Exact match of the trained model, decoded greedily by the grader."""
+    if not isinstance(model, torch.nn.Module):
+        fail("model should be the trained torch.nn.Module.")
+    pairs = task.test[:count]
+    accuracy = exact_match(model, task, make_step_fn, pairs)
     if not accuracy >= threshold:
         fail(
             f"on {len(pairs)} test numbers the model's exact-match "
