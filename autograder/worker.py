@@ -40,8 +40,8 @@ def sanitize_for_feedback(path):
     """Strip hidden tests and every traceback of the test cells, in place.
 
     A failing test cell keeps only its error's name and message (which our
-    checks write for students); the source lines of hidden tests, and of
-    the checks they call, never reach the feedback.
+    checks write for students) and loses its stderr; the source lines of
+    hidden tests, and of the checks they call, never reach the feedback.
     """
     nb = json.loads(Path(path).read_text(encoding="utf-8"))
     for cell in nb["cells"]:
@@ -52,7 +52,16 @@ def sanitize_for_feedback(path):
         if isinstance(source, list):
             source = "".join(source)
         cell["source"] = HIDDEN.sub("", source).rstrip("\n")
-        for output in cell.get("outputs", []):
+        # Warnings raised inside the hidden checks print their source lines
+        # on stderr: a test cell's stderr is not shown.
+        cell["outputs"] = [
+            o
+            for o in cell.get("outputs", [])
+            if not (
+                o.get("output_type") == "stream" and o.get("name") == "stderr"
+            )
+        ]
+        for output in cell["outputs"]:
             if output.get("output_type") == "error":
                 output["traceback"] = [
                     f"{output.get('ename', 'Error')}: "

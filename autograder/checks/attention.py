@@ -173,7 +173,7 @@ def masked_softmax(student):
             fail(
                 f"{fn}: masked positions must get exactly 0 ({context}); "
                 "they got up to "
-                f"{float(got[~mask].abs().max()):.3g}."
+                f"{got.detach()[~mask].abs().max().item():.3g}."
             )
         ref_in = scores.clone().requires_grad_()
         expected = _reference_softmax(ref_in, mask)

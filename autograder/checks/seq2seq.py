@@ -63,7 +63,7 @@ def sequence_cross_entropy(student):
             mine.detach().double(), ref, rtol=1e-6, atol=1e-8
         ):
             fail(
-                f"{fn} returned {float(mine):.6g}, expected {float(ref):.6g} "
+                f"{fn} returned {mine.item():.6g}, expected {ref.item():.6g} "
                 f"for {context}: {_loss_hint(mine, logits, targets, pad_idx)}."
             )
         if not mine.requires_grad:
@@ -99,7 +99,7 @@ def sequence_cross_entropy(student):
 
 
 def _loss_hint(mine, logits, targets, pad_idx):
-    value = float(mine)
+    value = mine.item()
     flat = logits.reshape(-1, logits.shape[-1])
     per = torch.nn.functional.cross_entropy(
         flat, targets.reshape(-1), reduction="none"
