@@ -4,7 +4,8 @@ References: ``torch.nn.GRUCell`` and ``torch.nn.GRU`` in float64 with the
 student's weights loaded (blocks r, z, n; bx is bias_ih, bh is bias_hh),
 torch autograd for every gradient, and the parameter count of the torch
 modules themselves. Hints come from permuted gate blocks and from a torch
-loop run with the other common conventions (Cho et al. 2014).
+loop run with the other common conventions (the lecture notes' form, as in
+Chung et al. 2014).
 """
 
 import itertools
@@ -153,8 +154,8 @@ def _forward_hint(h, p):
         (
             "z_swapped",
             "z weights the old state in PyTorch's form: "
-            "h_next = (1 - z) * n + z * h_prev (the Cho et al. form swaps "
-            "them)",
+            "h_next = (1 - z) * n + z * h_prev (the lecture notes' form "
+            "swaps them)",
         ),
         (
             "reset_before",
