@@ -226,6 +226,30 @@ def copy_memory(num_sequences, delay, rng, num_symbols=8, length=10):
     return x, y
 
 
+def reversal(num_sequences, rng, max_len=10, min_len=2, num_symbols=10):
+    """Reverse a padded batch of symbol sequences, each within its length.
+
+    Tokens: 0 is padding, 1..num_symbols are symbols. Lengths are drawn
+    uniformly from [min_len, max_len]. A model that sees every position at
+    once (self-attention) can only solve this if it knows where each token
+    sits, so it is a small test of positional encoding.
+
+    Returns ``(x, lengths, y)``: int64 arrays of shapes (N, max_len), (N,)
+    and (N, max_len); ``y[n, :lengths[n]]`` is ``x[n, :lengths[n]]``
+    reversed, and both are 0 past the length.
+    """
+    if not 1 <= min_len <= max_len:
+        raise ValueError("reversal needs 1 <= min_len <= max_len")
+    lengths = rng.integers(min_len, max_len + 1, size=num_sequences)
+    x = np.zeros((num_sequences, max_len), dtype=np.int64)
+    y = np.zeros((num_sequences, max_len), dtype=np.int64)
+    for n, length in enumerate(lengths):
+        symbols = rng.integers(1, num_symbols + 1, size=length)
+        x[n, :length] = symbols
+        y[n, :length] = symbols[::-1]
+    return x, lengths.astype(np.int64), y
+
+
 # ----------------------------------------------------- word-level helpers
 
 PAD, UNK, BOS, EOS = "<pad>", "<unk>", "<bos>", "<eos>"

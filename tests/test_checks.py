@@ -339,6 +339,87 @@ def attention_context(weights, values):
     return (weights[..., None] * values).sum(dim=1)
 """,
     },
+    "self_attention": {
+        # -1e300/-1e9 fill with torch.where, loops over heads with -inf and
+        # nan_to_num, the float32 exp(log) encoding of many tutorials.
+        "scaled_dot_product_attention": """
+def scaled_dot_product_attention(q, k, v, mask=None):
+    scores = torch.matmul(q, k.transpose(-1, -2)) * (1.0 / q.size(-1) ** 0.5)
+    if mask is not None:
+        mask = mask.expand_as(scores)
+        scores = torch.where(mask, scores, torch.full_like(scores, -1e9 if scores.dtype == torch.float32 else -1e300))
+        w = torch.softmax(scores, -1)
+        w = torch.where(mask.any(-1, keepdim=True), w, torch.zeros_like(w))
+    else:
+        w = scores.softmax(-1)
+    return torch.matmul(w, v), w
+""",
+        "causal_mask": """
+def causal_mask(L):
+    i = torch.arange(L)
+    return i[None, :] <= i[:, None]
+""",
+        "padding_mask": """
+def padding_mask(lengths, S):
+    return torch.stack([torch.arange(S) < n for n in lengths]) if len(lengths) else torch.zeros(0, S, dtype=torch.bool)
+""",
+        "sinusoidal_positional_encoding": """
+def sinusoidal_positional_encoding(max_len, d_model):
+    pe = torch.zeros(max_len, d_model)
+    position = torch.arange(0, max_len, dtype=torch.float).unsqueeze(1)
+    div_term = torch.exp(torch.arange(0, d_model, 2).float() * (-math.log(10000.0) / d_model))
+    pe[:, 0::2] = torch.sin(position * div_term)
+    pe[:, 1::2] = torch.cos(position * div_term)
+    return pe
+""",
+        "MultiHeadAttention": """
+class MultiHeadAttention(nn.Module):
+    def __init__(self, embed_dim, num_heads):
+        super().__init__()
+        self.h = num_heads
+        self.in_proj_weight = nn.Parameter(torch.randn(3 * embed_dim, embed_dim) * 0.1)
+        self.in_proj_bias = nn.Parameter(torch.zeros(3 * embed_dim))
+        self.out_proj = nn.Linear(embed_dim, embed_dim)
+
+    def forward(self, query, key, value, mask=None):
+        E = query.shape[-1]
+        dk = E // self.h
+        q = nn.functional.linear(query, self.in_proj_weight[:E], self.in_proj_bias[:E])
+        k = nn.functional.linear(key, self.in_proj_weight[E:2 * E], self.in_proj_bias[E:2 * E])
+        v = nn.functional.linear(value, self.in_proj_weight[2 * E:], self.in_proj_bias[2 * E:])
+        outs, ws = [], []
+        for j in range(self.h):
+            sl = slice(j * dk, (j + 1) * dk)
+            s = torch.einsum('nld,nsd->nls', q[..., sl], k[..., sl]) / math.sqrt(dk)
+            if mask is not None:
+                m = mask.expand(s.shape)
+                s = s.masked_fill(~m, float('-inf'))
+                w = torch.softmax(s, -1)
+                w = torch.nan_to_num(w, nan=0.0)
+                w = w.masked_fill(~m, 0.0)
+            else:
+                w = torch.softmax(s, -1)
+            ws.append(w)
+            outs.append(w @ v[..., sl])
+        return self.out_proj(torch.cat(outs, -1)), torch.stack(ws).mean(0)
+""",
+        "TransformerEncoderLayer": """
+class TransformerEncoderLayer(nn.Module):
+    def __init__(self, d_model, nhead, dim_feedforward):
+        super().__init__()
+        self.self_attn = MultiHeadAttention(d_model, nhead)
+        self.linear1 = nn.Linear(d_model, dim_feedforward)
+        self.linear2 = nn.Linear(dim_feedforward, d_model)
+        self.norm1 = nn.LayerNorm(d_model)
+        self.norm2 = nn.LayerNorm(d_model)
+
+    def forward(self, x, mask=None):
+        a, _ = self.self_attn(x, x, x, mask=mask)
+        x = self.norm1(x + a)
+        f = self.linear2(nn.functional.relu(self.linear1(x)))
+        return self.norm2(x + f)
+""",
+    },
 }
 
 

@@ -229,3 +229,17 @@ def test_korean_labels_render_without_missing_glyphs():
         ax = plotting.plot_heatmap(np.eye(2), ["one", "two"], ["일", "이"])
         ax.figure.canvas.draw()
     matplotlib.pyplot.close("all")
+
+
+def test_reversal_reverses_within_each_length():
+    x, lengths, y = data.reversal(50, np.random.default_rng(0), max_len=7)
+    assert x.shape == y.shape == (50, 7) and lengths.shape == (50,)
+    assert lengths.min() >= 2 and lengths.max() <= 7
+    for row, length, target in zip(x, lengths, y):
+        assert list(target[:length]) == list(row[:length][::-1])
+        assert not row[length:].any() and not target[length:].any()
+        assert row[:length].min() >= 1
+    again = data.reversal(50, np.random.default_rng(0), max_len=7)
+    assert np.array_equal(again[0], x)
+    with pytest.raises(ValueError):
+        data.reversal(3, np.random.default_rng(0), max_len=2, min_len=3)

@@ -27,6 +27,18 @@ FORBIDDEN = {
         (torch.nn.GRU, "forward"),
         (torch.nn.GRUCell, "forward"),
     ],
+    "scaled dot-product attention": [
+        (torch.nn.functional, "scaled_dot_product_attention"),
+        (torch._C._nn, "scaled_dot_product_attention"),
+    ],
+    "multi-head attention": [
+        (torch.nn.functional, "multi_head_attention_forward"),
+        (torch, "_native_multi_head_attention"),
+        (torch, "_transformer_encoder_layer_fwd"),
+        (torch.nn.MultiheadAttention, "forward"),
+        (torch.nn.TransformerEncoderLayer, "forward"),
+        (torch.nn.TransformerEncoder, "forward"),
+    ],
 }
 
 
@@ -57,6 +69,13 @@ def no_torch_submodule(module, kind, fn):
     banned = {
         "LSTM": (torch.nn.LSTM, torch.nn.LSTMCell),
         "GRU": (torch.nn.GRU, torch.nn.GRUCell),
+        "multi-head attention": (
+            torch.nn.MultiheadAttention,
+            torch.nn.TransformerEncoderLayer,
+            torch.nn.TransformerEncoder,
+            torch.nn.TransformerDecoderLayer,
+            torch.nn.Transformer,
+        ),
     }[kind]
     for name, sub in module.named_modules():
         if isinstance(sub, banned):

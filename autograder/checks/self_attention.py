@@ -1,0 +1,790 @@
+"""Hidden checks of the ``self_attention`` assignment.
+
+References: ``torch.nn.functional.scaled_dot_product_attention``,
+``torch.nn.MultiheadAttention`` and ``torch.nn.TransformerEncoderLayer``
+(dropout 0, batch_first) after ``load_state_dict``, autograd for every
+gradient, brute-force loops for the masks, the formula in float64 for the
+positional encoding, and the attention formula written with ``einsum`` for
+query rows with no position to attend to (where torch gives NaN and the
+contract asks for zeros). Shapes are random and every dimension differs, so
+a transposed operand or a swapped argument cannot pass.
+"""
+
+import math
+
+import numpy as np
+import torch
+
+from autograder.checks import fail
+from autograder.checks import torch_modules as tm
+from autograder.checks.attention import _reference_softmax
+
+SDPA = "scaled dot-product attention"
+MHA = "multi-head attention"
+
+
+def _randn(g, *shape, scale=1.0):
+    return torch.randn(*shape, generator=g, dtype=torch.float64) * scale
+
+
+def _close(a, b, rtol=1e-6, atol=1e-9):
+    return a.shape == b.shape and torch.allclose(a, b, rtol=rtol, atol=atol)
+
+
+def _full_mask(mask, shape):
+    if mask is None:
+        return torch.ones(shape, dtype=torch.bool)
+    return torch.broadcast_to(mask, shape)
+
+
+def _attention(q, k, v, mask, scale=None, inverted=False, dim=-1):
+    """The formula, with variants used only to name a student's mistake."""
+    d = q.shape[-1]
+    scores = torch.einsum("...ld,...sd->...ls", q, k)
+    scores = scores / (math.sqrt(d) if scale is None else scale)
+    keep = _full_mask(mask, scores.shape)
+    if inverted:
+        keep = ~keep
+    if dim == -1:
+        weights = _reference_softmax(scores, keep)
+    else:
+        weights = _reference_softmax(
+            scores.transpose(-2, -1), keep.transpose(-2, -1)
+        ).transpose(-2, -1)
+    return torch.einsum("...ls,...sv->...lv", weights, v), weights
+
+
+def _tensor(fn, value, name, shape, dtype, context):
+    if not isinstance(value, torch.Tensor):
+        fail(
+            f"{fn}: {name} should be a torch.Tensor, got "
+            f"{type(value).__name__}."
+        )
+    if tuple(value.shape) != tuple(shape):
+        fail(
+            f"{fn}: {name} has shape {tuple(value.shape)}, expected "
+            f"{tuple(shape)} for {context}."
+        )
+    if value.dtype != dtype:
+        fail(
+            f"{fn}: {name} is {value.dtype} for {dtype} inputs; work in the "
+            "dtype you are given."
+        )
+    if torch.isnan(value).any():
+        fail(f"{fn}: {name} contains NaN for {context}.")
+    return value
+
+
+def _factor(got, expected):
+    """The constant c with got = c * expected, or None."""
+    denominator = float((expected * expected).sum())
+    if denominator == 0:
+        return None
+    c = float((got * expected).sum()) / denominator
+    return c if _close(got, expected * c, rtol=1e-5, atol=1e-7) else None
+
+
+# ----------------------------------------------- scaled dot-product attention
+
+# (batch shape, L, S, d, dv, mask kind): every size different.
+SDPA_CASES = [
+    ((), 3, 5, 4, 6, None),
+    ((2,), 4, 3, 5, 2, "square"),
+    ((2, 3), 5, 4, 6, 3, "keys"),
+    ((3,), 2, 6, 3, 4, "full"),
+    ((2,), 4, 4, 16, 5, "empty_row"),
+    ((2,), 3, 7, 8, 3, "large"),
+]
+
+
+def _sdpa_inputs(g, batch, L, S, d, dv, kind):
+    scale = 12.0 if kind == "large" else 1.0
+    q = _randn(g, *batch, L, d, scale=scale)
+    k = _randn(g, *batch, S, d, scale=scale)
+    v = _randn(g, *batch, S, dv)
+    mask = None
+    if kind == "square":  # one (L, S) mask broadcast over the batch
+        mask = torch.rand(L, S, generator=g) < 0.6
+        mask[:, 0] = True
+    elif kind == "keys":  # a key-padding mask (N, 1, 1, S)
+        lengths = torch.randint(1, S + 1, batch[:1], generator=g)
+        lengths[0] = S - 1
+        mask = (torch.arange(S)[None, :] < lengths[:, None])[:, None, None]
+    elif kind in ("full", "empty_row", "large"):
+        mask = torch.rand(*batch, L, S, generator=g) < 0.5
+        mask[..., 0, :] = True
+        if kind == "empty_row":
+            mask[..., 1, :] = False  # a query with nothing to attend to
+    return q, k, v, mask
+
+
+def _sdpa_hint(q, k, v, mask, got_out, got_w):
+    d, dv = q.shape[-1], v.shape[-1]
+    out, weights = _attention(q, k, v, mask)
+    variants = [
+        (
+            "the scores are not divided by sqrt(d_k): is the scaling missing?",
+            {"scale": 1.0},
+        ),
+        ("the scores are divided by d instead of sqrt(d)", {"scale": d}),
+        (
+            "the scores are scaled by the value size dv; the scale is "
+            "sqrt(d), d the size of queries and keys",
+            {"scale": math.sqrt(dv)},
+        ),
+        (
+            "the mask looks inverted: True means the query may attend to "
+            "that key",
+            {"inverted": True},
+        ),
+        (
+            "the softmax runs over the queries; it must run over the keys "
+            "(the last dimension)",
+            {"dim": -2},
+        ),
+    ]
+    for message, options in variants:
+        if d == dv and options.get("scale") == math.sqrt(dv):
+            continue
+        alt_out, alt_w = _attention(q, k, v, mask, **options)
+        if _close(got_out, alt_out) or _close(got_w, alt_w):
+            return message
+    c = _factor(got_out, out)
+    if c is not None and c != 0:
+        near = min(
+            (abs(c - x), name)
+            for x, name in [
+                (math.sqrt(d), "sqrt(d)"),
+                (1 / math.sqrt(d), "1/sqrt(d)"),
+                (d, "d"),
+                (1 / d, "1/d"),
+            ]
+        )
+        if near[0] < 1e-3 * max(1.0, abs(c)):
+            return (
+                f"the output is off by a factor close to {near[1]}: is the "
+                "scaling in the right place?"
+            )
+        return f"the output is off by a constant factor {c:.3g}"
+    if _close(got_w, weights) and not _close(got_out, out):
+        return "the weights are right; the output is weights @ v"
+    return None
+
+
+def scaled_dot_product_attention(student):
+    """Output and weights equal the formula (and torch's function on rows
+    with a True), every gradient equals autograd's, masks broadcast, large
+    scores do not overflow, rows with nothing to attend to give zeros and no
+    NaN, the dtype is kept, torch's own function is not what computes it."""
+    fn = "scaled_dot_product_attention"
+    for k, (batch, L, S, d, dv, kind) in enumerate(SDPA_CASES):
+        g = torch.Generator().manual_seed(k)
+        q, key, v, mask = _sdpa_inputs(g, batch, L, S, d, dv, kind)
+        context = (
+            f"q {(*batch, L, d)}, k {(*batch, S, d)}, v {(*batch, S, dv)}, "
+            + (
+                "mask=None"
+                if mask is None
+                else f"a mask of shape {tuple(mask.shape)}"
+            )
+        )
+        mine_in = [t.clone().requires_grad_() for t in (q, key, v)]
+        args = mine_in + ([] if mask is None else [mask.clone()])
+        with tm.forbid(SDPA, fn):
+            result = student(*args)
+        if not isinstance(result, tuple) or len(result) != 2:
+            fail(f"{fn} should return a tuple (output, weights).")
+        got_out = _tensor(
+            fn, result[0], "output", (*batch, L, dv), torch.float64, context
+        )
+        got_w = _tensor(
+            fn, result[1], "weights", (*batch, L, S), torch.float64, context
+        )
+        ref_in = [t.clone().requires_grad_() for t in (q, key, v)]
+        out, weights = _attention(*ref_in, mask)
+        keep = _full_mask(mask, (*batch, L, S))
+        if not (_close(got_out.detach(), out.detach())
+                and _close(got_w.detach(), weights.detach())):
+            which = "weights" if not _close(
+                got_w.detach(), weights.detach()
+            ) else "output"
+            hint = _sdpa_hint(
+                q, key, v, mask, got_out.detach(), got_w.detach()
+            )
+            empty = ~keep.any(-1)
+            if hint is None and empty.any():
+                rows_ok = _close(
+                    got_out.detach()[~empty], out.detach()[~empty]
+                )
+                if rows_ok:
+                    hint = (
+                        "a query row with no True in the mask must get zero "
+                        "weights and a zero output"
+                    )
+            fail(
+                f"{fn}: the {which} is wrong for {context}"
+                + (f": {hint}." if hint else ".")
+            )
+        if (got_w.detach()[~keep] != 0).any():
+            fail(
+                f"{fn}: weights of masked positions must be exactly 0 "
+                f"({context})."
+            )
+        # Torch's own function, where every row has a True.
+        rows = keep.any(-1)
+        with torch.no_grad():
+            torch_out = torch.nn.functional.scaled_dot_product_attention(
+                q, key, v, attn_mask=mask
+            )
+        if not _close(got_out.detach()[rows], torch_out[rows]):
+            fail(
+                f"{fn}: the output differs from torch.nn.functional."
+                f"scaled_dot_product_attention for {context}."
+            )
+        up_out, up_w = _randn(g, *out.shape), _randn(g, *weights.shape)
+        ((got_out * up_out).sum() + (got_w * up_w).sum()).backward()
+        ((out * up_out).sum() + (weights * up_w).sum()).backward()
+        for name, a, b in zip("qkv", mine_in, ref_in):
+            if a.grad is None:
+                fail(f"{fn}: no gradient reaches {name} ({context}).")
+            if torch.isnan(a.grad).any():
+                fail(
+                    f"{fn}: the gradient of {name} has NaN for {context}; "
+                    "avoid -inf - -inf and 0/0 on rows with nothing to "
+                    "attend to."
+                )
+            if not _close(a.grad, b.grad):
+                fail(
+                    f"{fn}: the gradient of {name} is wrong for {context}; "
+                    "compute with differentiable torch operations."
+                )
+    # float32 stays float32.
+    g = torch.Generator().manual_seed(99)
+    q, key, v, mask = _sdpa_inputs(g, (2,), 3, 4, 5, 2, "full")
+    with tm.forbid(SDPA, fn):
+        result = student(q.float(), key.float(), v.float(), mask)
+    if not isinstance(result, tuple) or len(result) != 2:
+        fail(f"{fn} should return a tuple (output, weights).")
+    _tensor(fn, result[0], "output", (2, 3, 2), torch.float32, "float32")
+    _tensor(fn, result[1], "weights", (2, 3, 4), torch.float32, "float32")
+
+
+# ------------------------------------------------------------------ masks
+
+
+def _bool_tensor(fn, value, shape, context):
+    if not isinstance(value, torch.Tensor):
+        fail(
+            f"{fn} should return a torch.Tensor, got "
+            f"{type(value).__name__}."
+        )
+    if value.dtype != torch.bool:
+        fail(f"{fn} should return a bool tensor, got {value.dtype}.")
+    if tuple(value.shape) != tuple(shape):
+        fail(
+            f"{fn} returned shape {tuple(value.shape)}, expected "
+            f"{tuple(shape)} for {context}."
+        )
+    return value
+
+
+def causal_mask(student):
+    """True on and below the diagonal, bool, (L, L), against loops."""
+    fn = "causal_mask"
+    for L in (1, 2, 3, 6, 9):
+        expected = torch.tensor(
+            [[j <= i for j in range(L)] for i in range(L)], dtype=torch.bool
+        )
+        got = _bool_tensor(fn, student(L), (L, L), f"L = {L}")
+        if torch.equal(got, expected):
+            continue
+        if torch.equal(got, expected.T):
+            hint = (
+                "True is above the diagonal: row i is the query, and it may "
+                "attend to keys j <= i"
+            )
+        elif torch.equal(got, expected & ~torch.eye(L, dtype=torch.bool)):
+            hint = "the diagonal must be True: a position may attend to itself"
+        elif torch.equal(got, ~expected):
+            hint = "the mask is inverted: True means may attend"
+        else:
+            hint = "True where key j <= query i"
+        fail(f"{fn} is wrong for L = {L}: {hint}.")
+
+
+def padding_mask(student):
+    """True where position < length, bool, (N, S), against loops; lengths
+    0 and S included."""
+    fn = "padding_mask"
+    g = torch.Generator().manual_seed(7)
+    for N, S in ((1, 1), (3, 5), (4, 2), (6, 7)):
+        lengths = torch.randint(0, S + 1, (N,), generator=g)
+        lengths[0] = S
+        if N > 1:
+            lengths[1] = 0
+        expected = torch.tensor(
+            [[s < int(n) for s in range(S)] for n in lengths],
+            dtype=torch.bool,
+        )
+        context = f"lengths {lengths.tolist()}, S = {S}"
+        got = _bool_tensor(fn, student(lengths.clone(), S), (N, S), context)
+        if torch.equal(got, expected):
+            continue
+        if torch.equal(got, ~expected):
+            hint = "the mask is inverted: True marks real tokens"
+        elif torch.equal(
+            got,
+            torch.tensor(
+                [[s <= int(n) for s in range(S)] for n in lengths],
+                dtype=torch.bool,
+            ),
+        ):
+            hint = "off by one: position s is real when s < length"
+        else:
+            hint = "True where the position is less than the length"
+        fail(f"{fn} is wrong for {context}: {hint}.")
+
+
+# ---------------------------------------------------- positional encoding
+
+
+def _pe(max_len, d_model, layout="interleaved", exponent=2, swap=False):
+    position = np.arange(max_len, dtype=np.float64)[:, None]
+    i = np.arange(d_model // 2, dtype=np.float64)[None, :]
+    angle = position / 10000.0 ** (exponent * i / d_model)
+    first, second = np.sin(angle), np.cos(angle)
+    if swap:
+        first, second = second, first
+    pe = np.zeros((max_len, d_model))
+    if layout == "interleaved":
+        pe[:, 0::2], pe[:, 1::2] = first, second
+    else:
+        pe[:, : d_model // 2], pe[:, d_model // 2:] = first, second
+    return pe
+
+
+def sinusoidal_positional_encoding(student):
+    """The formula in float64, for several sizes; default dtype; the
+    familiar mistakes named."""
+    fn = "sinusoidal_positional_encoding"
+    dtype = torch.get_default_dtype()
+    for max_len, d_model in ((1, 2), (7, 4), (40, 16), (64, 6), (23, 10)):
+        context = f"max_len {max_len}, d_model {d_model}"
+        got = student(max_len, d_model)
+        _tensor(fn, got, "the encoding", (max_len, d_model), dtype, context)
+        got = got.detach().double().numpy()
+        expected = _pe(max_len, d_model)
+        if np.allclose(got, expected, rtol=0, atol=2e-4):
+            continue
+        variants = [
+            (
+                "sin and cos are in two halves; they alternate: sin at even "
+                "columns 2i, cos at odd columns 2i+1",
+                _pe(max_len, d_model, layout="halves"),
+            ),
+            (
+                "sin and cos are swapped: PE[p, 2i] is the sine",
+                _pe(max_len, d_model, swap=True),
+            ),
+            (
+                "the exponent uses i/d_model; it is 2i/d_model, 2i the even "
+                "column index",
+                _pe(max_len, d_model, exponent=1),
+            ),
+            (
+                "the exponent uses the column index itself; columns 2i and "
+                "2i+1 share the rate 1/10000^(2i/d_model)",
+                _column_rate_pe(max_len, d_model),
+            ),
+        ]
+        hint = (
+            "PE[p, 2i] = sin(p / 10000^(2i/d_model)), PE[p, 2i+1] = cos(...)"
+        )
+        for message, alternative in variants:
+            if np.allclose(got, alternative, rtol=0, atol=2e-4):
+                hint = message
+                break
+        if max_len > 1 and not np.allclose(got[0], expected[0], atol=1e-6):
+            hint += " (position 0 should be 0, 1, 0, 1, ...)"
+        fail(
+            f"{fn} is wrong for {context} (largest error "
+            f"{np.abs(got - expected).max():.3g}): {hint}."
+        )
+
+
+def _column_rate_pe(max_len, d_model):
+    position = np.arange(max_len, dtype=np.float64)[:, None]
+    column = np.arange(d_model, dtype=np.float64)[None, :]
+    angle = position / 10000.0 ** (column / d_model)
+    pe = np.sin(angle)
+    pe[:, 1::2] = np.cos(angle[:, 1::2])
+    return pe
+
+
+# -------------------------------------------------------- multi-head attention
+
+# (N, L, S, E, num_heads): every size different, one head and many.
+MHA_SHAPES = [
+    (2, 3, 5, 8, 2),
+    (1, 1, 1, 4, 1),
+    (3, 4, 4, 6, 3),
+    (2, 5, 3, 12, 4),
+]
+
+
+def _mha_formula(state, num_heads, query, key, value, mask, variant=None):
+    """Multi-head attention from a torch.nn.MultiheadAttention state_dict,
+    zero output (before out_proj) for rows with nothing to attend to. The
+    variants are mistakes, used only to name them."""
+    W, b = state["in_proj_weight"], state["in_proj_bias"]
+    order = {"kqv": (1, 0, 2), "qvk": (0, 2, 1)}.get(variant, (0, 1, 2))
+    blocks = W.chunk(3), b.chunk(3)
+    (Wq, Wk, Wv), (bq, bk, bv) = (
+        [blocks[0][i] for i in order],
+        [blocks[1][i] for i in order],
+    )
+    N, L, E = query.shape
+    S = key.shape[1]
+    h = num_heads
+
+    def split(x, Wp, bp):
+        y = x @ Wp.T + bp  # (N, len, E)
+        if variant == "heads_interleaved":
+            return y.reshape(N, -1, E // h, h).permute(0, 3, 1, 2)
+        return y.reshape(N, -1, h, E // h).transpose(1, 2)  # (N, h, len, dk)
+
+    qh, kh, vh = split(query, Wq, bq), split(key, Wk, bk), split(value, Wv, bv)
+    keep = _full_mask(mask, (N, L, S))[:, None]
+    scale = math.sqrt(E) if variant == "scale_E" else None
+    out, weights = _attention(
+        qh, kh, vh, keep, scale=scale, inverted=variant == "inverted"
+    )
+    if variant == "heads_interleaved":
+        out = out.permute(0, 2, 3, 1).reshape(N, L, E)
+    else:
+        out = out.transpose(1, 2).reshape(N, L, E)
+    if variant != "no_out_proj":
+        out = out @ state["out_proj.weight"].T + state["out_proj.bias"]
+    weights = weights.sum(1) if variant == "summed" else weights.mean(1)
+    return out, weights
+
+
+MHA_HINTS = [
+    ("scale_E", "scale the scores by sqrt(E / num_heads), the size of one "
+     "head, not sqrt(E)"),
+    ("kqv", "the query and key blocks of in_proj_weight are swapped; the "
+     "order is q, k, v"),
+    ("qvk", "the key and value blocks of in_proj_weight are swapped; the "
+     "order is q, k, v"),
+    ("inverted", "the mask looks inverted: True means may attend"),
+    ("no_out_proj", "out_proj is not applied after concatenating the heads"),
+    ("summed", "the weights are summed over heads; average them"),
+    ("heads_interleaved", "the heads are split wrongly: head j holds "
+     "columns j*E/h to (j+1)*E/h of the projection (reshape to (N, L, h, "
+     "E/h), then move h forward)"),
+]
+
+
+def _mha_hint(state, h, tensors, mask, mine):
+    for variant, message in MHA_HINTS:
+        with torch.no_grad():
+            out, weights = _mha_formula(
+                state, h, *_as_qkv([t.detach() for t in tensors]), mask,
+                variant,
+            )
+        if _close(mine[0].detach(), out) or (
+            variant == "summed" and _close(mine[1].detach(), weights)
+        ):
+            return message
+    return None
+
+
+def _torch_mask(mask, N, L, S, h):
+    """The course's mask (True = may attend) as torch.nn.MultiheadAttention's
+    attn_mask (True = may not), shape (N * num_heads, L, S)."""
+    if mask is None:
+        return None
+    full = torch.broadcast_to(mask, (N, L, S))
+    return (~full).repeat_interleave(h, dim=0)
+
+
+def _mha_case(g, N, L, S, E, kind):
+    """Inputs, call, outputs and a description for one trial."""
+    x = _randn(g, N, L, E)
+    if kind == "self":
+        tensors, mask = [x], None
+    else:
+        tensors = [x, _randn(g, N, S, E), _randn(g, N, S, E)]
+        if kind == "cross":
+            mask = None
+        elif kind == "keys":  # a padding mask (N, 1, S)
+            lengths = torch.randint(1, S + 1, (N,), generator=g)
+            mask = (torch.arange(S)[None, :] < lengths[:, None])[:, None, :]
+        else:  # an (L, S) mask shared by the batch; every row keeps one
+            mask = torch.rand(L, S, generator=g) < 0.5
+            mask[torch.arange(L), torch.arange(L) % S] = True
+    return tensors, mask
+
+
+def _as_qkv(t):
+    return (t[0], t[0], t[0]) if len(t) == 1 else tuple(t)
+
+
+def MultiHeadAttention(student_cls):
+    """Parameters as torch.nn.MultiheadAttention; output, averaged weights
+    and every gradient equal torch's after load_state_dict for self- and
+    cross-attention, with and without masks; rows with nothing to attend to
+    give zero weights and out_proj.bias; no torch multi-head attention
+    inside; dtype kept."""
+    fn = "MultiHeadAttention"
+    for k, (N, L, S, E, h) in enumerate(MHA_SHAPES):
+        torch.manual_seed(k)
+        module = tm.build(student_cls, fn, E, h)
+        tm.no_torch_submodule(module, MHA, fn)
+        reference = tm.random_like_reference(
+            torch.nn.MultiheadAttention(E, h, batch_first=True), 300 + k
+        )
+        tm.same_parameters(module, reference, fn)
+        module, reference = module.double(), reference.double()
+        state = {n: p.detach() for n, p in reference.state_dict().items()}
+        g = torch.Generator().manual_seed(400 + k)
+        for kind in ("self", "cross", "keys", "square"):
+            tensors, mask = _mha_case(g, N, L, S, E, kind)
+            Lq, Sk = tensors[0].shape[1], _as_qkv(tensors)[1].shape[1]
+            torch_mask = _torch_mask(mask, N, Lq, Sk, h)
+
+            def call(mod, t, mask=mask, torch_mask=torch_mask):
+                if isinstance(mod, torch.nn.MultiheadAttention):
+                    return mod(*_as_qkv(t), attn_mask=torch_mask)
+                if mask is None:
+                    return mod(*_as_qkv(t))
+                return mod(*_as_qkv(t), mask=mask.clone())
+
+            def make_inputs(tensors=tensors):
+                return [t.clone().requires_grad_() for t in tensors]
+
+            def hint(mine, tensors=tensors, mask=mask, state=state, h=h):
+                return _mha_hint(state, h, tensors, mask, mine)
+
+            context = (
+                f"embed_dim {E}, num_heads {h}, "
+                + ("self-attention" if kind == "self" else
+                   f"query ({N}, {Lq}, {E}), key/value ({N}, {Sk}, {E})")
+                + ("" if mask is None else
+                   f", a mask of shape {tuple(mask.shape)}")
+            )
+            tm.parity(
+                fn,
+                module,
+                reference,
+                MHA,
+                call,
+                make_inputs,
+                [
+                    ("output", (N, Lq, E), lambda r: r[0]),
+                    ("weights", (N, Lq, Sk), lambda r: r[1]),
+                ],
+                context,
+                seed=500 + k,
+                hint=hint,
+            )
+        _mha_empty_rows(module, state, h, g, N, L, S, E)
+    module32 = tm.build(student_cls, fn, 6, 2)
+    x = torch.randn(2, 3, 6)
+    with tm.forbid(MHA, fn):
+        result = module32(x, x, x)
+    tm.as_tensor(result[0], "output", fn, (2, 3, 6), dtype=torch.float32)
+
+
+def _mha_empty_rows(module, state, h, g, N, L, S, E):
+    """A query row with no True gets zero weights and out_proj.bias."""
+    fn = "MultiHeadAttention"
+    tensors = [_randn(g, N, L, E), _randn(g, N, S, E), _randn(g, N, S, E)]
+    mask = torch.rand(N, L, S, generator=g) < 0.5
+    mask[:, :, 0] = True
+    mask[0, L - 1] = False
+    mine_in = [t.clone().requires_grad_() for t in tensors]
+    with tm.forbid(MHA, fn):
+        result = module(*mine_in, mask=mask.clone())
+    context = (
+        f"embed_dim {E}, num_heads {h}, a mask (N, L, S) = {(N, L, S)} "
+        "with a query row that may attend to nothing"
+    )
+    out = _tensor(fn, result[0], "output", (N, L, E), torch.float64, context)
+    weights = _tensor(
+        fn, result[1], "weights", (N, L, S), torch.float64, context
+    )
+    ref_in = [t.clone().requires_grad_() for t in tensors]
+    ref_out, ref_weights = _mha_formula(state, h, *ref_in, mask)
+    if (weights[0, L - 1] != 0).any():
+        fail(f"{fn}: that row's weights must be all zeros ({context}).")
+    if not _close(out.detach(), ref_out.detach()):
+        hint = ""
+        if not _close(out[0, L - 1].detach(), state["out_proj.bias"]):
+            hint = (
+                ": that row's attention output is zero, so after out_proj "
+                "it equals out_proj.bias"
+            )
+        fail(f"{fn}: the output is wrong for {context}{hint}.")
+    if not _close(weights.detach(), ref_weights.detach()):
+        fail(f"{fn}: the weights are wrong for {context}.")
+    up = _randn(g, N, L, E)
+    (out * up).sum().backward()
+    (ref_out * up).sum().backward()
+    for name, a, b in zip(("query", "key", "value"), mine_in, ref_in):
+        if a.grad is None or torch.isnan(a.grad).any():
+            fail(
+                f"{fn}: the gradient of {name} is missing or NaN for "
+                f"{context}."
+            )
+        if not _close(a.grad, b.grad):
+            fail(f"{fn}: the gradient of {name} is wrong for {context}.")
+    module.zero_grad()
+
+
+# ---------------------------------------------------------- encoder layer
+
+LAYER_SHAPES = [(2, 5, 8, 2, 12), (1, 1, 4, 1, 3), (3, 4, 6, 3, 10)]
+
+
+def _layer_hint(reference, call, tensors, mine, d, h, ff):
+    """Name the layer when the output matches a known different one."""
+    state = reference.state_dict()
+    tries = [
+        ("that is the pre-norm layer (norm before each sub-layer); the "
+         "contract's layer is post-norm: x = norm1(x + self_attn(x)), then "
+         "x = norm2(x + linear2(relu(linear1(x))))",
+         dict(norm_first=True)),
+        ("the feed-forward activation looks like GELU; use ReLU",
+         dict(activation="gelu")),
+    ]
+    for message, options in tries:
+        other = torch.nn.TransformerEncoderLayer(
+            d, h, ff, dropout=0.0, batch_first=True, **options
+        ).double()
+        other.load_state_dict(state)
+        with torch.no_grad():
+            out = call(other, [t.detach() for t in tensors])
+        if _close(mine[0].detach(), out):
+            return message
+    swapped = {
+        k.replace("norm1", "tmp").replace("norm2", "norm1").replace(
+            "tmp", "norm2"
+        ): v
+        for k, v in state.items()
+    }
+    other = torch.nn.TransformerEncoderLayer(
+        d, h, ff, dropout=0.0, batch_first=True
+    ).double()
+    other.load_state_dict(swapped)
+    with torch.no_grad():
+        out = call(other, [t.detach() for t in tensors])
+    if _close(mine[0].detach(), out):
+        return "norm1 and norm2 are swapped"
+    return (
+        "check the residual connections (x + sub-layer(x)) and the order "
+        "attention, add & norm1, feed-forward, add & norm2"
+    )
+
+
+def TransformerEncoderLayer(student_cls, mha_cls):
+    """Submodules and parameters as torch.nn.TransformerEncoderLayer
+    (dropout 0, batch_first); self_attn is the notebook's own
+    MultiHeadAttention; output and every gradient equal torch's after
+    load_state_dict, without a mask, with a padding mask and with a causal
+    mask; no torch multi-head attention inside; dtype kept."""
+    fn = "TransformerEncoderLayer"
+    for k, (N, L, d, h, ff) in enumerate(LAYER_SHAPES):
+        torch.manual_seed(k)
+        layer = tm.build(student_cls, fn, d, h, ff)
+        attn = getattr(layer, "self_attn", None)
+        if not isinstance(attn, mha_cls):
+            fail(
+                f"{fn}.self_attn should be your MultiHeadAttention, got "
+                f"{type(attn).__name__}."
+            )
+        tm.no_torch_submodule(layer, MHA, fn)
+        reference = torch.nn.TransformerEncoderLayer(
+            d, h, ff, dropout=0.0, batch_first=True
+        )
+        reference = tm.random_like_reference(reference, 600 + k)
+        tm.same_parameters(layer, reference, fn)
+        layer, reference = layer.double(), reference.double()
+        g = torch.Generator().manual_seed(700 + k)
+        lengths = torch.randint(1, L + 1, (N,), generator=g)
+        masks = {
+            "no mask": None,
+            "a padding mask (N, 1, L)": (
+                torch.arange(L)[None, :] < lengths[:, None]
+            )[:, None, :],
+            "a causal mask (L, L)": torch.ones(L, L, dtype=torch.bool).tril(),
+        }
+        for label, mask in masks.items():
+            x = _randn(g, N, L, d)
+            torch_mask = _torch_mask(mask, N, L, L, h)
+
+            def call(mod, t, mask=mask, torch_mask=torch_mask):
+                if isinstance(mod, torch.nn.TransformerEncoderLayer):
+                    return mod(t[0], src_mask=torch_mask)
+                if mask is None:
+                    return mod(t[0])
+                return mod(t[0], mask=mask.clone())
+
+            def make_inputs(x=x):
+                return [x.clone().requires_grad_()]
+
+            def hint(mine, call=call, x=x, ref=reference, sizes=(d, h, ff)):
+                return _layer_hint(ref, call, [x], mine, *sizes)
+
+            tm.parity(
+                fn,
+                layer,
+                reference,
+                MHA,
+                call,
+                make_inputs,
+                [("output", (N, L, d), lambda r: r)],
+                f"d_model {d}, nhead {h}, dim_feedforward {ff}, x "
+                f"({N}, {L}, {d}), {label}",
+                seed=800 + k,
+                hint=hint,
+            )
+    layer32 = tm.build(student_cls, fn, 4, 2, 6)
+    with tm.forbid(MHA, fn):
+        out = layer32(torch.randn(2, 3, 4))
+    tm.as_tensor(out, "output", fn, (2, 3, 4), dtype=torch.float32)
+
+
+# --------------------------------------------------------------- applied
+
+
+def reversal_trained(model, layer_cls, mha_cls, threshold, count=1000):
+    """The trained model reverses fresh sequences, and it is built from the
+    notebook's own layers."""
+    from seqbook.data import reversal
+
+    if not isinstance(model, torch.nn.Module):
+        fail("model should be the trained torch.nn.Module.")
+    if not any(isinstance(m, layer_cls) for m in model.modules()):
+        fail("model must be built from your TransformerEncoderLayer.")
+    if not any(isinstance(m, mha_cls) for m in model.modules()):
+        fail("model must use your MultiHeadAttention.")
+    tm.no_torch_submodule(model, MHA, "model")
+    x, lengths, y = reversal(count, np.random.default_rng(2024))
+    model.eval()
+    with torch.no_grad(), tm.forbid(MHA, "model"):
+        logits = model(torch.from_numpy(x), torch.from_numpy(lengths))
+    if not isinstance(logits, torch.Tensor) or logits.shape[:2] != x.shape:
+        fail(
+            "model(tokens, lengths) should return logits of shape (N, T, V), "
+            f"got {getattr(logits, 'shape', type(logits).__name__)}."
+        )
+    predicted = logits.argmax(-1).numpy()
+    real = np.arange(x.shape[1])[None, :] < lengths[:, None]
+    correct = np.all((predicted == y) | ~real, axis=1)
+    accuracy = float(correct.mean())
+    if not accuracy >= threshold:
+        fail(
+            f"the model reverses {accuracy:.3f} of {count} fresh sequences "
+            f"exactly; it should reach {threshold}."
+        )
