@@ -32,9 +32,16 @@ def assignments():
     )
 
 
-def nbgrader_config(root, cell_timeout=60):
-    """nbgrader configuration for a course folder at ``root``."""
+def nbgrader_config(root, cell_timeout=60, kernel_ipc=None):
+    """nbgrader configuration for a course folder at ``root``.
+
+    kernel_ipc: a path prefix for the kernel's sockets, to talk to it over
+    Unix sockets instead of TCP (a sandboxed kernel has no network).
+    """
     c = Config()
+    if kernel_ipc:
+        c.KernelManager.transport = "ipc"
+        c.KernelManager.ip = str(kernel_ipc)
     c.CourseDirectory.root = str(root)
     c.CourseDirectory.source_directory = str(SOLUTIONS)
     c.CourseDirectory.release_directory = "release"

@@ -1,6 +1,11 @@
 """The real grader (`python -m autograder grade`, nbgrader underneath) on a
-class of submissions: the solution, the untouched release, every mutant,
-and broken notebooks. Graded once per test session, two at a time."""
+class of submissions: the solution, the untouched release, mutants and
+broken notebooks. Graded once per test session, two at a time.
+
+Every submission runs its whole notebook, training included, so each class
+holds a sample of the mutants: one per test cell, up to four. Every mutant
+is also run through the very same hidden checks, directly, in
+test_checks.py."""
 
 import csv
 import html
@@ -19,6 +24,28 @@ from submissions import REPO, make_submission, solution_sources
 
 def max_score(name):
     return sum(points for _, points in graded_cells(name))
+
+
+def graded_mutants(name, count=4):
+    """Mutants for the real grader: the first one of each test cell, and
+    every mutant whose check needs the applied part's trained model (the
+    direct run of the checks cannot test those)."""
+    chosen, cells = [], set()
+    for mutant in MUTANTS.get(name, []):
+        if mutant[4] not in cells:
+            cells.add(mutant[4])
+            chosen.append(mutant)
+    applied = [m for m in MUTANTS.get(name, []) if m[4] in APPLIED[name]]
+    return chosen[:count] + [m for m in applied if m not in chosen[:count]]
+
+
+def _applied_cells(name):
+    from test_checks import unit_cells
+
+    return {g for g, _ in graded_cells(name)} - set(unit_cells(name))
+
+
+APPLIED = {name: _applied_cells(name) for name in course.assignments()}
 
 
 def mutant_source(name, grade_id, old, new):
@@ -52,15 +79,15 @@ _CLASSES = {}
 
 def grade_class(name, tmp_root):
     """Grade, once per session, a class for assignment ``name``: the
-    solution, the untouched release, every mutant (and, for rnn, broken
-    notebooks)."""
+    solution, the untouched release, a sample of mutants (and, for rnn,
+    broken notebooks)."""
     if name in _CLASSES:
         return _CLASSES[name]
     root = tmp_root / name
     subs = root / "submitted"
     make_submission(name, subs / "solution")
     make_submission(name, subs / "untouched", solved=False)
-    for mutant, grade_id, old, new, *_ in MUTANTS.get(name, []):
+    for mutant, grade_id, old, new, *_ in graded_mutants(name):
         make_submission(
             name,
             subs / f"mutant_{mutant}",
@@ -167,7 +194,9 @@ def test_untouched_release_scores_zero(graded):
     assert float(row["score"]) == 0
 
 
-MUTANT_CASES = [(n, m) for n in course.assignments() for m in MUTANTS[n]]
+MUTANT_CASES = [
+    (n, m) for n in course.assignments() for m in graded_mutants(n)
+]
 
 
 @pytest.mark.parametrize(

@@ -3,6 +3,7 @@ torch.nn reference after load_state_dict, gradients, and that torch's own
 implementation is not what computes the answer."""
 
 import contextlib
+import threading
 
 import numpy as np
 import torch
@@ -42,9 +43,21 @@ FORBIDDEN = {
 }
 
 
+_ACTIVE = threading.local()
+
+
+def active_forbids():
+    """(kind, fn) of the forbid() blocks open in this thread: the judge
+    sends them with every call, and the kernel applies them there."""
+    return list(getattr(_ACTIVE, "stack", []))
+
+
 @contextlib.contextmanager
 def forbid(kind, fn):
     """Make torch's own ``kind`` raise while the student's code runs."""
+    if not hasattr(_ACTIVE, "stack"):
+        _ACTIVE.stack = []
+    _ACTIVE.stack.append((kind, fn))
     saved = []
 
     def trap(*args, **kwargs):
@@ -60,6 +73,7 @@ def forbid(kind, fn):
     try:
         yield
     finally:
+        _ACTIVE.stack.pop()
         for owner, name, original in saved:
             setattr(owner, name, original)
 
@@ -77,12 +91,23 @@ def no_torch_submodule(module, kind, fn):
             torch.nn.Transformer,
         ),
     }[kind]
+    banned_names = {f"{c.__module__}.{c.__qualname__}": c for c in banned}
     for name, sub in module.named_modules():
-        if isinstance(sub, banned):
+        found = [t for t in module_types(sub) if t in banned_names]
+        if found:
             fail(
-                f"{fn} holds torch's own {type(sub).__name__} "
+                f"{fn} holds torch's own {banned_names[found[0]].__name__} "
                 f"({name or 'itself'}); build it from parameters instead."
             )
+
+
+def module_types(module):
+    """Qualified names of a module's classes (its MRO); for the judge's
+    mirror of a student's module, those of the student's module."""
+    names = getattr(module, "_remote_types", None)
+    if names is not None:
+        return list(names)
+    return [f"{c.__module__}.{c.__qualname__}" for c in type(module).__mro__]
 
 
 def build(cls, fn, *args):

@@ -1,0 +1,155 @@
+"""Start a grading kernel in a sandbox (Linux, run as root by the worker).
+
+The worker points the ``python3`` kernelspec of a grading run at
+``python -m autograder.sandbox -f CONNECTION_FILE``; this launcher reads its
+settings from the environment variable ``SEQBOOK_SANDBOX`` (JSON), then:
+
+- moves the kernel into new mount and network namespaces: no network at
+  all, not even loopback (the kernel talks to nbgrader and to the judge over
+  Unix sockets);
+- hides what a student must not read: the course's sources (solutions,
+  checks, tests, git history), the master gradebook, the class's
+  submissions and grades, and every other grading run, by mounting empty
+  file systems over them; the kernel keeps the course library it needs and
+  the judge's client, and its own working folder;
+- drops root for a user id of its own (so it cannot undo any of this, nor
+  read another kernel's memory), and sets resource limits (memory);
+- then replaces itself with the ordinary IPython kernel.
+
+Without ``SEQBOOK_SANDBOX`` it starts the kernel as is.
+"""
+
+import ctypes
+import json
+import os
+import resource
+import shutil
+import sys
+
+CLONE_NEWNS = 0x00020000
+CLONE_NEWNET = 0x40000000
+MS_BIND = 4096
+MS_REC = 16384
+MS_PRIVATE = 1 << 18
+MNT_DETACH = 2
+
+_libc = ctypes.CDLL(None, use_errno=True)
+
+
+def _check(result, what):
+    if result != 0:
+        errno = ctypes.get_errno()
+        raise OSError(errno, f"{what}: {os.strerror(errno)}")
+
+
+def _mount(source, target, fstype, flags, data=None):
+    _check(
+        _libc.mount(
+            source.encode() if source else None,
+            target.encode(),
+            fstype.encode() if fstype else None,
+            ctypes.c_ulong(flags),
+            data.encode() if data else None,
+        ),
+        f"mount {target}",
+    )
+
+
+def _bind(source, target):
+    _mount(source, target, None, MS_BIND | MS_REC)
+
+
+def _hide(path):
+    if os.path.isdir(path):
+        _mount("tmpfs", path, "tmpfs", 0, "size=1m,mode=0755")
+
+
+def _chown_tree(path, uid):
+    for root, _dirs, files in os.walk(path):
+        os.chown(root, uid, uid)
+        for name in files:
+            os.chown(os.path.join(root, name), uid, uid)
+
+
+def _open_way_to(target, box):
+    """Let another user reach ``target`` (the Python installation, e.g.
+    under /root, which only root may enter): an open, empty folder over
+    the first closed one on the way, with the path to ``target`` put
+    back into it."""
+    parts = target.strip("/").split("/")
+    for depth in range(1, len(parts)):
+        closed = "/" + "/".join(parts[:depth])
+        if os.stat(closed).st_mode & 0o001:
+            continue
+        child = "/" + "/".join(parts[: depth + 1])
+        stash = os.path.join(box, "stash")
+        os.makedirs(stash, exist_ok=True)
+        _bind(child, stash)
+        _mount("tmpfs", closed, "tmpfs", 0, "size=1m,mode=0755")
+        os.makedirs(child, exist_ok=True)
+        _bind(stash, child)
+        _check(_libc.umount2(stash.encode(), MNT_DETACH), "umount")
+        return
+
+
+def enter(settings):
+    """Isolate this process as ``settings`` say; returns the new cwd."""
+    box = settings["box"]  # /tmp/seqbook-sbx-...: ipc/, home/, work/
+    uid = int(settings["uid"])
+    work = os.getcwd()
+    _check(_libc.unshare(CLONE_NEWNS | CLONE_NEWNET), "unshare")
+    _mount(None, "/", None, MS_REC | MS_PRIVATE)
+    # The kernel's own folder, seen at box/work.
+    _bind(work, os.path.join(box, "work"))
+    # /tmp holds the other kernels' sockets: an empty /tmp with this box
+    # put back at the same path.
+    stash = settings["stash"]
+    _bind(box, stash)
+    _hide("/tmp")
+    os.makedirs(box, exist_ok=True)
+    _bind(stash, box)
+    _check(_libc.umount2(stash.encode(), MNT_DETACH), "umount")
+    _open_way_to(os.path.realpath(sys.base_prefix), box)
+    for path in settings.get("hide", []):
+        _hide(path)
+    client = settings.get("client")
+    if client:
+        _bind(client["source"], client["target"])
+    for name in ("home", "work"):
+        _chown_tree(os.path.join(box, name), uid)
+    limit = settings.get("memory_bytes")
+    if limit:
+        resource.setrlimit(resource.RLIMIT_AS, (int(limit), int(limit)))
+    os.setgroups([])
+    os.setgid(uid)
+    os.setuid(uid)
+    return os.path.join(box, "work")
+
+
+def main(argv=None):
+    argv = sys.argv[1:] if argv is None else argv
+    raw = os.environ.pop("SEQBOOK_SANDBOX", None)
+    args = list(argv)
+    if raw:
+        settings = json.loads(raw)
+        connection = args[args.index("-f") + 1]
+        copy = os.path.join(settings["box"], "ipc", "connection.json")
+        shutil.copyfile(connection, copy)
+        os.chmod(copy, 0o644)
+        args[args.index("-f") + 1] = copy
+        cwd = enter(settings)
+        os.chdir(cwd)
+        home = os.path.join(settings["box"], "home")
+        os.environ.update(
+            HOME=home,
+            TMPDIR=home,
+            MPLCONFIGDIR=os.path.join(home, ".matplotlib"),
+            PYTHONDONTWRITEBYTECODE="1",
+        )
+    os.execv(
+        sys.executable, [sys.executable, "-m", "ipykernel_launcher", *args]
+    )
+
+
+if __name__ == "__main__":
+    main()
