@@ -699,9 +699,14 @@ def TransformerEncoderLayer(student_cls, mha_cls):
         layer = tm.build(student_cls, fn, d, h, ff)
         attn = getattr(layer, "self_attn", None)
         if not isinstance(attn, mha_cls):
+            kind = (
+                tm.module_types(attn)[0].rsplit(".", 1)[-1]
+                if isinstance(attn, torch.nn.Module)
+                else type(attn).__name__
+            )
             fail(
                 f"{fn}.self_attn should be your MultiHeadAttention, got "
-                f"{type(attn).__name__}."
+                f"{kind}."
             )
         tm.no_torch_submodule(layer, MHA, fn)
         reference = torch.nn.TransformerEncoderLayer(
