@@ -3,9 +3,9 @@ class of submissions: the solution, the untouched release, mutants and
 broken notebooks. Graded once per test session, two at a time.
 
 Every submission runs its whole notebook, training included, so each class
-holds a sample of the mutants: one per test cell, up to four. Every mutant
-is also run through the very same hidden checks, directly, in
-test_checks.py."""
+holds a sample of the mutants: the first of two test cells, and those of
+the applied part. Every mutant also goes through the very same checks,
+directly, in test_checks.py; test_adversarial.py grades the tricks."""
 
 import csv
 import html
@@ -26,7 +26,7 @@ def max_score(name):
     return sum(points for _, points in graded_cells(name))
 
 
-def graded_mutants(name, count=4):
+def graded_mutants(name, count=2):
     """Mutants for the real grader: the first one of each test cell, and
     every mutant whose check needs the applied part's trained model (the
     direct run of the checks cannot test those)."""
