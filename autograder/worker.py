@@ -155,6 +155,7 @@ def hidden_paths(job, box):
         repo / "benchmarks",
         repo / "experiments",
         Path(job["notebook"]).resolve().parents[2],
+        Path(job.get("submissions") or job["notebook"]).resolve(),
         Path(job["feedback"]).resolve().parent,
         Path(job["feedback"]).resolve().parents[1],
         Path(job["result"]).resolve().parent,
@@ -449,6 +450,7 @@ def kernel_limits_outcome(job, outcome):
         notes.append("some output was cut (too long)")
     status = "memory" if short else outcome["status"]
     return dict(outcome, status=status, detail="; ".join(notes))
+
 
 def run_job(job):
     """Grade one job and write its result file; never raises."""
