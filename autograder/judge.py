@@ -204,8 +204,10 @@ class _Kernel(_Codec):
         ]
         return {
             "h": self.handle(module),
-            "types": [f"{c.__module__}.{c.__qualname__}" for c in
-                      type(module).__mro__],
+            "types": [
+                f"{c.__module__}.{c.__qualname__}"
+                for c in type(module).__mro__
+            ],
             "classes": classes,
             "training": module.training,
             "params": {
@@ -669,8 +671,9 @@ class _Channel(_Codec):
             self.write_back(args, kwargs, reply)
             return self.decode(reply["value"])
         message["grad"] = True
-        return _RemoteCall.run(self, message, inputs, list(params), args,
-                               kwargs)
+        return _RemoteCall.run(
+            self, message, inputs, list(params), args, kwargs
+        )
 
     def write_back(self, args, kwargs, reply):
         """Copy the kernel's in-place changes of the arguments into the
@@ -1000,10 +1003,11 @@ class Judge:
 
     def close(self):
         self.closed = True
-        try:
+        # shutdown() wakes the accept() that close() alone would not.
+        with contextlib.suppress(OSError):
+            self.server.shutdown(socket.SHUT_RDWR)
+        with contextlib.suppress(OSError):
             self.server.close()
-        except OSError:
-            pass
         with contextlib.suppress(OSError):
             os.unlink(self.path)
         self.thread.join(timeout=5)
@@ -1073,6 +1077,9 @@ class Judge:
         with contextlib.suppress(OSError, JudgeError):
             _send(
                 conn,
-                {"op": "verdict", "passed": verdict[0],
-                 "message": verdict[1]},  # fmt: skip
+                {
+                    "op": "verdict",
+                    "passed": verdict[0],
+                    "message": verdict[1],
+                },  # fmt: skip
             )

@@ -127,7 +127,7 @@ def browser():
 
     with sync_playwright() as playwright:
         chromium = playwright.chromium.launch(
-            executable_path=str(path), headless=True
+            executable_path=str(path), headless=True, timeout=120_000
         )
         yield chromium
         chromium.close()
@@ -244,6 +244,8 @@ def visits(browser, site):
         lambda route: route.abort(),
     )
     page = context.new_page()
+    # A loaded CI machine is slow to render the long pages.
+    page.set_default_timeout(120_000)
     records = {}
     for name in toc_pages():
         stem = name.split("/")[-1]
@@ -345,6 +347,8 @@ def test_chapters_are_linked_from_the_sidebar(visits, site):
 def test_search_finds_lstm(browser, site):
     context = browser.new_context()
     page = context.new_page()
+    # A loaded CI machine is slow to render the long pages.
+    page.set_default_timeout(120_000)
     errors = []
     page.on("console", lambda m: m.type == "error" and errors.append(m.text))
     page.goto(site + "search.html?q=LSTM", wait_until="load")
@@ -365,6 +369,8 @@ def test_search_finds_lstm(browser, site):
 def test_theme_switch_toggles_light_and_dark(browser, site):
     context = browser.new_context()
     page = context.new_page()
+    # A loaded CI machine is slow to render the long pages.
+    page.set_default_timeout(120_000)
     page.goto(site + f"{PAGES[0]}.html", wait_until="load")
     seen = {page.evaluate("document.documentElement.dataset.theme")}
     button = page.locator(".theme-switch-button").first

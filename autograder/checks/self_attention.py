@@ -203,11 +203,15 @@ def scaled_dot_product_attention(student):
         ref_in = [t.clone().requires_grad_() for t in (q, key, v)]
         out, weights = _attention(*ref_in, mask)
         keep = _full_mask(mask, (*batch, L, S))
-        if not (_close(got_out.detach(), out.detach())
-                and _close(got_w.detach(), weights.detach())):
-            which = "weights" if not _close(
-                got_w.detach(), weights.detach()
-            ) else "output"
+        if not (
+            _close(got_out.detach(), out.detach())
+            and _close(got_w.detach(), weights.detach())
+        ):
+            which = (
+                "weights"
+                if not _close(got_w.detach(), weights.detach())
+                else "output"
+            )
             hint = _sdpa_hint(
                 q, key, v, mask, got_out.detach(), got_w.detach()
             )
@@ -274,10 +278,7 @@ def scaled_dot_product_attention(student):
 
 def _bool_tensor(fn, value, shape, context):
     if not isinstance(value, torch.Tensor):
-        fail(
-            f"{fn} should return a torch.Tensor, got "
-            f"{type(value).__name__}."
-        )
+        fail(f"{fn} should return a torch.Tensor, got {type(value).__name__}.")
     if value.dtype != torch.bool:
         fail(f"{fn} should return a bool tensor, got {value.dtype}.")
     if tuple(value.shape) != tuple(shape):
@@ -359,7 +360,7 @@ def _pe(max_len, d_model, layout="interleaved", exponent=2, swap=False):
     if layout == "interleaved":
         pe[:, 0::2], pe[:, 1::2] = first, second
     else:
-        pe[:, : d_model // 2], pe[:, d_model // 2:] = first, second
+        pe[:, : d_model // 2], pe[:, d_model // 2 :] = first, second
     return pe
 
 
@@ -470,18 +471,30 @@ def _mha_formula(state, num_heads, query, key, value, mask, variant=None):
 
 
 MHA_HINTS = [
-    ("scale_E", "scale the scores by sqrt(E / num_heads), the size of one "
-     "head, not sqrt(E)"),
-    ("kqv", "the query and key blocks of in_proj_weight are swapped; the "
-     "order is q, k, v"),
-    ("qvk", "the key and value blocks of in_proj_weight are swapped; the "
-     "order is q, k, v"),
+    (
+        "scale_E",
+        "scale the scores by sqrt(E / num_heads), the size of one "
+        "head, not sqrt(E)",
+    ),
+    (
+        "kqv",
+        "the query and key blocks of in_proj_weight are swapped; the "
+        "order is q, k, v",
+    ),
+    (
+        "qvk",
+        "the key and value blocks of in_proj_weight are swapped; the "
+        "order is q, k, v",
+    ),
     ("inverted", "the mask looks inverted: True means may attend"),
     ("no_out_proj", "out_proj is not applied after concatenating the heads"),
     ("summed", "the weights are summed over heads; average them"),
-    ("heads_interleaved", "the heads are split wrongly: head j holds "
-     "columns j*E/h to (j+1)*E/h of the projection (reshape to (N, L, h, "
-     "E/h), then move h forward)"),
+    (
+        "heads_interleaved",
+        "the heads are split wrongly: head j holds "
+        "columns j*E/h to (j+1)*E/h of the projection (reshape to (N, L, h, "
+        "E/h), then move h forward)",
+    ),
 ]
 
 
@@ -489,7 +502,10 @@ def _mha_hint(state, h, tensors, mask, mine):
     for variant, message in MHA_HINTS:
         with torch.no_grad():
             out, weights = _mha_formula(
-                state, h, *_as_qkv([t.detach() for t in tensors]), mask,
+                state,
+                h,
+                *_as_qkv([t.detach() for t in tensors]),
+                mask,
                 variant,
             )
         if _close(mine[0].detach(), out) or (
@@ -568,10 +584,16 @@ def MultiHeadAttention(student_cls):
 
             context = (
                 f"embed_dim {E}, num_heads {h}, "
-                + ("self-attention" if kind == "self" else
-                   f"query ({N}, {Lq}, {E}), key/value ({N}, {Sk}, {E})")
-                + ("" if mask is None else
-                   f", a mask of shape {tuple(mask.shape)}")
+                + (
+                    "self-attention"
+                    if kind == "self"
+                    else f"query ({N}, {Lq}, {E}), key/value ({N}, {Sk}, {E})"
+                )
+                + (
+                    ""
+                    if mask is None
+                    else f", a mask of shape {tuple(mask.shape)}"
+                )
             )
             tm.parity(
                 fn,
@@ -651,12 +673,16 @@ def _layer_hint(reference, call, tensors, mine, d, h, ff):
     """Name the layer when the output matches a known different one."""
     state = reference.state_dict()
     tries = [
-        ("that is the pre-norm layer (norm before each sub-layer); the "
-         "contract's layer is post-norm: x = norm1(x + self_attn(x)), then "
-         "x = norm2(x + linear2(relu(linear1(x))))",
-         dict(norm_first=True)),
-        ("the feed-forward activation looks like GELU; use ReLU",
-         dict(activation="gelu")),
+        (
+            "that is the pre-norm layer (norm before each sub-layer); the "
+            "contract's layer is post-norm: x = norm1(x + self_attn(x)), then "
+            "x = norm2(x + linear2(relu(linear1(x))))",
+            dict(norm_first=True),
+        ),
+        (
+            "the feed-forward activation looks like GELU; use ReLU",
+            dict(activation="gelu"),
+        ),
     ]
     for message, options in tries:
         other = torch.nn.TransformerEncoderLayer(
@@ -668,9 +694,9 @@ def _layer_hint(reference, call, tensors, mine, d, h, ff):
         if _close(mine[0].detach(), out):
             return message
     swapped = {
-        k.replace("norm1", "tmp").replace("norm2", "norm1").replace(
-            "tmp", "norm2"
-        ): v
+        k.replace("norm1", "tmp")
+        .replace("norm2", "norm1")
+        .replace("tmp", "norm2"): v
         for k, v in state.items()
     }
     other = torch.nn.TransformerEncoderLayer(
