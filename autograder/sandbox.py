@@ -11,7 +11,8 @@ settings from the environment variable ``SEQBOOK_SANDBOX`` (JSON), then:
   checks, tests, git history), the master gradebook, the class's
   submissions and grades, and every other grading run, by mounting empty
   file systems over them; the kernel keeps the course library it needs and
-  the judge's client, and its own working folder;
+  the judge's client, and its own working folder (its "box", a folder only
+  its own user may enter);
 - drops root for a user id of its own (so it cannot undo any of this, nor
   read another kernel's memory), and sets resource limits (memory);
 - then replaces itself with the ordinary IPython kernel.
@@ -99,24 +100,16 @@ def enter(settings):
     work = os.getcwd()
     _check(_libc.unshare(CLONE_NEWNS | CLONE_NEWNET), "unshare")
     _mount(None, "/", None, MS_REC | MS_PRIVATE)
-    # The kernel's own folder, seen at box/work.
+    # The kernel's own folder, seen at box/work. (Other kernels' boxes are
+    # closed to this one: each belongs to its own user, mode 0700.)
     _bind(work, os.path.join(box, "work"))
-    # /tmp holds the other kernels' sockets: an empty /tmp with this box
-    # put back at the same path.
-    stash = settings["stash"]
-    _bind(box, stash)
-    _hide("/tmp")
-    os.makedirs(box, exist_ok=True)
-    _bind(stash, box)
-    _check(_libc.umount2(stash.encode(), MNT_DETACH), "umount")
     _open_way_to(os.path.realpath(sys.base_prefix), box)
     for path in settings.get("hide", []):
         _hide(path)
     client = settings.get("client")
     if client:
         _bind(client["source"], client["target"])
-    for name in ("home", "work"):
-        _chown_tree(os.path.join(box, name), uid)
+    _chown_tree(os.path.join(box, "work"), uid)
     limit = settings.get("memory_bytes")
     if limit:
         resource.setrlimit(resource.RLIMIT_AS, (int(limit), int(limit)))

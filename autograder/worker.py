@@ -97,7 +97,13 @@ def judging(assignment, job):
                                             "JUPYTER_PATH")}  # fmt: skip
     os.environ[ENV] = judge.path
     sandboxed = job.get("sandbox", True) and sandbox_available()
+    uid = 100000 + os.getpid() % 50000
     if sandboxed:
+        # The box is the kernel's own: another kernel (another user) cannot
+        # read its connection file; root (nbgrader, the judge) still can.
+        for path in [box, *box.rglob("*")]:
+            os.chown(path, uid, uid)
+        box.chmod(0o700)
         for name in CLIENT_FILES:
             shutil.copy(
                 course.REPO / "autograder" / name,
@@ -120,8 +126,7 @@ def judging(assignment, job):
         os.environ["SEQBOOK_SANDBOX"] = json.dumps(
             {
                 "box": str(box),
-                "uid": 100000 + os.getpid() % 50000,
-                "stash": "/mnt",
+                "uid": uid,
                 "hide": hidden_paths(job, box),
                 "client": {
                     "source": str(box / "lib" / "autograder"),

@@ -107,8 +107,11 @@ for pattern in ["{repo}/solutions/*/*.ipynb",
                 "{repo}/autograder/checks/rnn.py",
                 "{repo}/autograder/_course/gradebook.db", "{repo}/.git/HEAD",
                 "{subs}/*/rnn/rnn.ipynb", "{grades}/*", "{grades}/*/*/*",
-                "/tmp/*/*.ipynb"]:
+                "/tmp/seqbook-sbx-*/work/*.ipynb",
+                "/tmp/seqbook-sbx-*/ipc/connection.json"]:
     for path in glob.glob(pattern):
+        if path.startswith(os.path.dirname(os.getcwd()) + "/"):
+            continue  # the kernel's own box
         try:
             with open(path, "rb") as f:
                 f.read(10)
