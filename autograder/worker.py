@@ -87,7 +87,8 @@ def judging(assignment, job):
     None)."""
     from autograder.judge import ENV, Judge
 
-    box = Path(tempfile.mkdtemp(prefix="seqbook-sbx-"))
+    _remove_stale_boxes()
+    box = Path(tempfile.mkdtemp(prefix=f"seqbook-sbx-{os.getpid()}-"))
     box.chmod(0o755)
     for name in ("ipc", "home", "work", "lib/autograder/checks", "jupyter"):
         (box / name).mkdir(parents=True, exist_ok=True)
@@ -145,6 +146,23 @@ def judging(assignment, job):
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = value
+        shutil.rmtree(box, ignore_errors=True)
+
+
+def _remove_stale_boxes():
+    """Boxes left by a worker that was killed (kill -9) go."""
+    for box in Path(tempfile.gettempdir()).glob("seqbook-sbx-*"):
+        pid = box.name.split("-")[2]
+        if pid.isdigit() and int(pid) != os.getpid():
+            try:
+                os.kill(int(pid), 0)
+                continue  # its worker is alive
+            except ProcessLookupError:
+                pass
+            except PermissionError:
+                continue
+        elif pid.isdigit():
+            continue
         shutil.rmtree(box, ignore_errors=True)
 
 
