@@ -3,8 +3,9 @@ class of submissions: the solution, the untouched release, mutants and
 broken notebooks. Graded once per test session, two at a time.
 
 Every submission runs its whole notebook, training included, so each class
-holds a sample of the mutants: the first of two test cells, and those of
-the applied part. Every mutant also goes through the very same checks,
+holds a sample of the mutants: the first of two test cells, those of the
+applied part, and one that uses torch's own implementation where the
+exercise forbids it. Every mutant also goes through the very same checks,
 directly, in test_checks.py; test_adversarial.py grades the tricks."""
 
 import csv
@@ -36,7 +37,11 @@ def graded_mutants(name, count=2):
             cells.add(mutant[4])
             chosen.append(mutant)
     applied = [m for m in MUTANTS.get(name, []) if m[4] in APPLIED[name]]
-    return chosen[:count] + [m for m in applied if m not in chosen[:count]]
+    # and the last that uses torch's own implementation where the
+    # exercise forbids it (the judge has the kernel refuse it)
+    forbidden = [m for m in MUTANTS.get(name, []) if "torch" in m[0]][-1:]
+    extra = [m for m in applied + forbidden if m not in chosen[:count]]
+    return chosen[:count] + extra
 
 
 def _applied_cells(name):
