@@ -133,9 +133,41 @@ def _plain(value):
     return value
 
 
+NOT_DATA = object()
+
+
 class _Codec:
     """Turn values into JSON and back. Objects that are not plain data stay
     where they live and travel as numbered handles."""
+
+    def encode_data(self, value, memo):
+        """Plain data as JSON (arrays and tensors as raw numbers), or
+        NOT_DATA. memo: id(tensor) -> (number, tensor), so a tensor sent
+        twice in one message arrives as one tensor."""
+        if isinstance(value, np.generic):
+            if _dtype_name(value.dtype) not in DTYPES:
+                return NOT_DATA
+            return {"ns": _array_payload(np.asarray(value))}
+        if value is None or type(value) in (bool, int, float, str):
+            return value
+        if isinstance(value, (bool, int, float, str)):
+            return _plain(value)
+        if isinstance(value, np.ndarray):
+            if _dtype_name(value.dtype) not in DTYPES:
+                return NOT_DATA
+            return {"nd": _array_payload(value)}
+        if isinstance(value, torch.Tensor):
+            if id(value) in memo:
+                return {"tref": memo[id(value)][0]}
+            memo[id(value)] = (len(memo), value)
+            return {"tt": _tensor_payload(value), "tid": memo[id(value)][0]}
+        if type(value) is tuple:
+            return {"t": [self.encode(v, memo) for v in value]}
+        if type(value) is list:
+            return {"l": [self.encode(v, memo) for v in value]}
+        if type(value) is dict and all(type(k) is str for k in value):
+            return {"d": {k: self.encode(v, memo) for k, v in value.items()}}
+        return NOT_DATA
 
     def __init__(self):
         self.objects = {}  # handle -> object living on this side
@@ -165,30 +197,8 @@ class _Kernel(_Codec):
     # encoding of kernel values for the judge
     def encode(self, value, memo=None):
         memo = {} if memo is None else memo
-        if isinstance(value, np.generic):
-            if _dtype_name(value.dtype) not in DTYPES:
-                return self.encode_object(value)
-            return {"ns": _array_payload(np.asarray(value))}
-        if value is None or type(value) in (bool, int, float, str):
-            return value
-        if isinstance(value, (bool, int, float, str)):
-            return _plain(value)
-        if isinstance(value, np.ndarray):
-            if _dtype_name(value.dtype) not in DTYPES:
-                return self.encode_object(value)
-            return {"nd": _array_payload(value)}
-        if isinstance(value, torch.Tensor):
-            if id(value) in memo:
-                return {"tref": memo[id(value)]}
-            memo[id(value)] = len(memo)
-            return {"tt": _tensor_payload(value), "tid": memo[id(value)]}
-        if type(value) is tuple:
-            return {"t": [self.encode(v, memo) for v in value]}
-        if type(value) is list:
-            return {"l": [self.encode(v, memo) for v in value]}
-        if type(value) is dict and all(type(k) is str for k in value):
-            return {"d": {k: self.encode(v, memo) for k, v in value.items()}}
-        return self.encode_object(value)
+        encoded = self.encode_data(value, memo)
+        return self.encode_object(value) if encoded is NOT_DATA else encoded
 
     def encode_object(self, obj):
         if isinstance(obj, type):
@@ -386,7 +396,7 @@ class _Kernel(_Codec):
             inputs = [leaves[i] for i in sorted(leaves)]
             params = []
             if isinstance(target, torch.nn.Module):
-                params = [p for _, p in _params_in_order(target)]
+                params = list(target.parameters())
             number = message["call"]
             self.graphs[number] = (flat, inputs + params)
         return reply
@@ -403,10 +413,6 @@ class _Kernel(_Codec):
         for name, training in sync.get("training", {}).items():
             sub = module.get_submodule(name) if name else module
             sub.training = bool(training)
-
-
-def _params_in_order(module):
-    return [(n, p) for n, p in module.named_parameters()]
 
 
 def _flat_tensors(value):
@@ -546,33 +552,15 @@ class _Channel(_Codec):
     # encoding of judge values for the kernel
     def encode(self, value, memo=None):
         memo = {} if memo is None else memo
-        if isinstance(value, np.generic):
-            return {"ns": _array_payload(np.asarray(value))}
-        if value is None or type(value) in (bool, int, float, str):
-            return value
-        if isinstance(value, (bool, int, float, str)):
-            return _plain(value)
         if isinstance(value, Proxy):
             return {"ref": object.__getattribute__(value, "_handle")}
-        if isinstance(value, RemoteModule):
+        if isinstance(value, (RemoteModule, RemoteClass)):
             return {"ref": value._remote_handle}
-        if isinstance(value, RemoteClass):
-            return {"ref": value._remote_handle}
-        if isinstance(value, np.ndarray):
-            return {"nd": _array_payload(value)}
-        if isinstance(value, torch.Tensor):
-            if id(value) in memo:
-                return {"tref": memo[id(value)][0]}
-            memo[id(value)] = (len(memo), value)
-            return {"tt": _tensor_payload(value), "tid": memo[id(value)][0]}
         if isinstance(value, np.random.Generator):
             return {"rng": value.bit_generator.state}
-        if type(value) is tuple:
-            return {"t": [self.encode(v, memo) for v in value]}
-        if type(value) is list:
-            return {"l": [self.encode(v, memo) for v in value]}
-        if type(value) is dict and all(type(k) is str for k in value):
-            return {"d": {k: self.encode(v, memo) for k, v in value.items()}}
+        encoded = self.encode_data(value, memo)
+        if encoded is not NOT_DATA:
+            return encoded
         if callable(value):
             return {"cb": self.handle(value)}
         raise TypeError(f"cannot send a {type(value).__name__} to the kernel")
@@ -933,10 +921,6 @@ class RemoteModule(torch.nn.Module):
 def _signature(tensor):
     return (tensor.dtype, tuple(tensor.shape), tensor.data_ptr(),
             tensor._version)  # fmt: skip
-
-
-def is_remote(obj):
-    return isinstance(obj, (Proxy, RemoteClass, RemoteModule))
 
 
 # ------------------------------------------------------------ the server

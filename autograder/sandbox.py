@@ -14,7 +14,7 @@ settings from the environment variable ``SEQBOOK_SANDBOX`` (JSON), then:
   the judge's client, and its own working folder (its "box", a folder only
   its own user may enter);
 - drops root for a user id of its own (so it cannot undo any of this, nor
-  read another kernel's memory), and sets resource limits (memory);
+  read another kernel's memory), (the worker then sets its memory limit);
 - then replaces itself with the ordinary IPython kernel.
 
 Without ``SEQBOOK_SANDBOX`` it starts the kernel as is.
@@ -23,7 +23,6 @@ Without ``SEQBOOK_SANDBOX`` it starts the kernel as is.
 import ctypes
 import json
 import os
-import resource
 import shutil
 import sys
 
@@ -110,9 +109,6 @@ def enter(settings):
     if client:
         _bind(client["source"], client["target"])
     _chown_tree(os.path.join(box, "work"), uid)
-    limit = settings.get("memory_bytes")
-    if limit:
-        resource.setrlimit(resource.RLIMIT_AS, (int(limit), int(limit)))
     os.setgroups([])
     os.setgid(uid)
     os.setuid(uid)

@@ -133,7 +133,6 @@ def judging(assignment, job):
                     "source": str(box / "lib" / "autograder"),
                     "target": str(course.REPO / "autograder"),
                 },
-                "memory_bytes": job.get("memory_bytes"),
             }
         )
     judge.start()
