@@ -227,6 +227,37 @@ LSTM = [
         "calls torch's own LSTM",
     ),
     (
+        "layer_prebinds_torch",
+        "LSTM",
+        "    def forward(self, x, state=None):\n",
+        "    def forward(self, x, state=None, _lstm=torch.lstm):\n        N, T, _ = x.shape\n"
+        "        zeros = x.new_zeros(1, N, self.hidden_size)\n"
+        "        out, h_n, c_n = _lstm(x, list(state or (zeros, zeros)), list(self.parameters()), True, 1, 0.0, False, False, True)\n"
+        "        return out, (h_n, c_n)\n",
+        "test_LSTM",
+        "calls torch's own LSTM",
+    ),
+    (
+        "layer_aten_op",
+        "LSTM",
+        "        N, T, _ = x.shape\n",
+        "        N, T, _ = x.shape\n        zeros = x.new_zeros(1, N, self.hidden_size)\n"
+        "        out, h_n, c_n = torch.ops.aten.lstm.input(x, list(state or (zeros, zeros)), list(self.parameters()), True, 1, 0.0, False, False, True)\n"
+        "        return out, (h_n, c_n)\n",
+        "test_LSTM",
+        "calls torch's own LSTM (aten::lstm)",
+    ),
+    (
+        "layer_C_function",
+        "LSTM",
+        "        N, T, _ = x.shape\n",
+        "        N, T, _ = x.shape\n        zeros = x.new_zeros(1, N, self.hidden_size)\n"
+        "        out, h_n, c_n = torch._C._VariableFunctions.lstm(x, list(state or (zeros, zeros)), list(self.parameters()), True, 1, 0.0, False, False, True)\n"
+        "        return out, (h_n, c_n)\n",
+        "test_LSTM",
+        "calls torch's own LSTM (aten::lstm)",
+    ),
+    (
         "layer_h_n_unbatched",
         "LSTM",
         "return torch.stack(outputs, dim=1), (h[None], c[None])",
@@ -693,6 +724,21 @@ SELF_ATTENTION = [
         "        N, L, E = query.shape\n",
         "        if mask is None:\n"
         "            out, w = nn.functional.multi_head_attention_forward(\n"
+        "                query.transpose(0, 1), key.transpose(0, 1), value.transpose(0, 1),\n"
+        "                self.embed_dim, self.num_heads, self.in_proj_weight, self.in_proj_bias,\n"
+        "                None, None, False, 0.0, self.out_proj.weight, self.out_proj.bias)\n"
+        "            return out.transpose(0, 1), w\n"
+        "        N, L, E = query.shape\n",
+        "test_MultiHeadAttention",
+        "calls torch's own multi-head attention",
+    ),
+    (
+        "mha_prebinds_torch",
+        "MultiHeadAttention",
+        "    def forward(self, query, key, value, mask=None):\n",
+        "    def forward(self, query, key, value, mask=None, _mha=nn.functional.multi_head_attention_forward):\n"
+        "        if mask is None:\n"
+        "            out, w = _mha(\n"
         "                query.transpose(0, 1), key.transpose(0, 1), value.transpose(0, 1),\n"
         "                self.embed_dim, self.num_heads, self.in_proj_weight, self.in_proj_bias,\n"
         "                None, None, False, 0.0, self.out_proj.weight, self.out_proj.bias)\n"

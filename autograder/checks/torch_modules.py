@@ -43,6 +43,34 @@ FORBIDDEN = {
 }
 
 
+# The same implementations as the dispatcher names them: every way in
+# (torch.lstm bound early, torch.ops.aten, torch._C, a subclass of nn.LSTM)
+# ends in one of these operators, which the profiler records.
+FORBIDDEN_OPS = {
+    "LSTM": {
+        "aten::lstm",
+        "aten::lstm_cell",
+        "aten::_thnn_fused_lstm_cell",
+        "aten::quantized_lstm_cell",
+    },
+    "GRU": {
+        "aten::gru",
+        "aten::gru_cell",
+        "aten::_thnn_fused_gru_cell",
+        "aten::quantized_gru_cell",
+    },
+    "scaled dot-product attention": {
+        "aten::scaled_dot_product_attention",
+        "aten::_scaled_dot_product_attention_math",
+        "aten::_scaled_dot_product_flash_attention_for_cpu",
+        "aten::_scaled_dot_product_fused_attention_overrideable",
+    },
+    "multi-head attention": {
+        "aten::_native_multi_head_attention",
+        "aten::_transformer_encoder_layer_fwd",
+    },
+}
+
 _ACTIVE = threading.local()
 
 
@@ -52,30 +80,133 @@ def active_forbids():
     return list(getattr(_ACTIVE, "stack", []))
 
 
+class _Tripped(Exception):
+    pass
+
+
+def _trip(kind):
+    """Called by the trapped code of torch's Python implementations."""
+    _ACTIVE.tripped = kind
+    raise _Tripped(kind)
+
+
+def _trap_code(function, kind):
+    """A code object for ``function`` (same free variables, which
+    ``__code__`` assignment needs) that reports ``kind`` and raises."""
+    free = function.__code__.co_freevars
+    lines = ["def outer():"]
+    lines += [f"    {name} = None" for name in free]
+    lines += ["    def trap(*args, **kwargs):"]
+    if free:
+        lines += [f"        ({', '.join(free)},)"]
+    lines += [
+        "        import autograder.checks.torch_modules as _tm",
+        f"        _tm._trip({kind!r})",
+        "    return trap",
+    ]
+    scope = {}
+    exec("\n".join(lines), scope)
+    return scope["outer"]().__code__
+
+
 @contextlib.contextmanager
-def forbid(kind, fn):
-    """Make torch's own ``kind`` raise while the student's code runs."""
-    if not hasattr(_ACTIVE, "stack"):
-        _ACTIVE.stack = []
-    _ACTIVE.stack.append((kind, fn))
-    saved = []
+def _quiet_stderr():
+    """The profiler's C++ side prints a line to fd 2 when it starts and
+    stops; keep it out of the notebook's outputs."""
+    import os
+    import sys
 
-    def trap(*args, **kwargs):
-        fail(
-            f"{fn} calls torch's own {kind}; the exercise is to compute it "
-            "yourself from the parameters."
-        )
-
-    for owner, name in FORBIDDEN[kind]:
-        if hasattr(owner, name):
-            saved.append((owner, name, getattr(owner, name)))
-            setattr(owner, name, trap)
+    sys.stderr.flush()
+    saved = os.dup(2)
+    null = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(null, 2)
+    os.close(null)
     try:
         yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
+@contextlib.contextmanager
+def forbid(kind, fn):
+    """Fail when torch's own ``kind`` runs while the student's code does.
+
+    Three layers: the public names raise at once; the Python
+    implementations' code objects are swapped, so a reference taken
+    before the check is trapped as well; and the dispatcher's profiler
+    records every operator, however it was reached."""
+    if not hasattr(_ACTIVE, "stack"):
+        _ACTIVE.stack = []
+    outermost = not _ACTIVE.stack
+    if outermost:
+        _ACTIVE.tripped = None
+        _ACTIVE.kinds = set()
+    _ACTIVE.stack.append((kind, fn))
+    _ACTIVE.kinds.add(kind)
+    saved, codes = [], []
+
+    def trap(*args, **kwargs):
+        _trip(kind)
+
+    for owner, name in FORBIDDEN[kind]:
+        original = getattr(owner, name, None)
+        code = getattr(original, "__code__", None)
+        if code is not None and "outer.<locals>.trap" not in code.co_qualname:
+            codes.append((original, code))
+            original.__code__ = _trap_code(original, kind)
+        elif original is not None and code is None:
+            saved.append((owner, name, original))
+            setattr(owner, name, trap)
+    profiler = None
+    if outermost:
+        profiler = torch.autograd.profiler.profile()
+        try:
+            with _quiet_stderr():
+                profiler.__enter__()
+        except RuntimeError:
+            profiler = None
+            _ACTIVE.tripped = "profiler"
+    try:
+        yield
+    except _Tripped:
+        pass
     finally:
         _ACTIVE.stack.pop()
         for owner, name, original in saved:
             setattr(owner, name, original)
+        for function, code in codes:
+            function.__code__ = code
+        if outermost:
+            _verdict(profiler, fn)
+
+
+def _verdict(profiler, fn):
+    """After the outermost forbid(): fail if anything forbidden ran."""
+    events = set()
+    if profiler is not None:
+        try:
+            with _quiet_stderr():
+                profiler.__exit__(None, None, None)
+            events = {e.name for e in profiler.function_events}
+        except Exception:
+            _ACTIVE.tripped = "profiler"
+    if _ACTIVE.tripped == "profiler":
+        fail(
+            f"{fn} ran while the grader's profiler could not watch it (a "
+            "profiler of the notebook's own was running, or was switched off "
+            "during the call); stop it and run again."
+        )
+    used = sorted(
+        (k, e) for k in _ACTIVE.kinds for e in events if e in FORBIDDEN_OPS[k]
+    )
+    if _ACTIVE.tripped or used:
+        kind = _ACTIVE.tripped or used[0][0]
+        fail(
+            f"{fn} calls torch's own {kind}"
+            + (f" ({used[0][1]})" if used else "")
+            + "; the exercise is to compute it yourself from the parameters."
+        )
 
 
 def no_torch_submodule(module, kind, fn):
