@@ -434,24 +434,64 @@ def count_parameters(student):
 # --------------------------------------------------------------- applied
 
 
-def review_classifier_trained(model, cell_cls, vocab, threshold):
-    """The trained classifier reaches the accuracy on fresh reviews."""
-    from seqbook.data import movie_reviews, pad_batch
+REVIEW_CLASSIFIER = [
+    "embedding.weight",
+    "cell.weight_ih",
+    "cell.weight_hh",
+    "cell.bias_ih",
+    "cell.bias_hh",
+    "head.weight",
+    "head.bias",
+]
+
+
+def review_classifier_trained(model, cell_cls, threshold):
+    """The trained weights, run by torch.nn.GRUCell in the grader on reviews
+    it encodes with its own vocabulary, reach the accuracy; the student's
+    model computes the same logits with the student's GRUCell."""
+    from seqbook.data import WordVocab, movie_reviews, pad_batch
 
     if not isinstance(model, torch.nn.Module):
         fail("model should be the trained torch.nn.Module.")
     if not any(isinstance(m, cell_cls) for m in model.modules()):
         fail("model must contain your GRUCell.")
     tm.no_torch_submodule(model, "GRU", "model")
+    architecture = "ReviewClassifier (embedding, your GRUCell, linear head)"
+    state = tm.trained_state(model, "model", REVIEW_CLASSIFIER, architecture)
+    vocab = WordVocab([text for text, _ in movie_reviews(3000, seed=0)])
+    V, E = state["embedding.weight"].shape
+    if V != len(vocab):
+        fail(
+            f"model's embedding has {V} rows; the notebook's vocabulary has "
+            f"{len(vocab)} words."
+        )
+    H = state["cell.weight_hh"].shape[1]
+    embedding = tm.load_part(
+        torch.nn.Embedding(V, E), state, "embedding.", "model", architecture
+    )
+    cell = tm.load_part(
+        torch.nn.GRUCell(E, H), state, "cell.", "model", architecture
+    )
+    head = tm.load_part(
+        torch.nn.Linear(H, 1), state, "head.", "model", architecture
+    )
     reviews = movie_reviews(1000, seed=4242)
-    ids, lengths = pad_batch([vocab.encode(t) for t, _ in reviews])
+    ids, lengths = map(
+        torch.from_numpy, pad_batch([vocab.encode(t) for t, _ in reviews])
+    )
     labels = np.array([label for _, label in reviews])
-    with torch.no_grad(), tm.forbid("GRU", "model"):
-        logits = model(torch.from_numpy(ids), torch.from_numpy(lengths))
-    logits = torch.as_tensor(logits).reshape(-1).numpy()
-    if logits.shape[0] != len(labels):
+    with torch.no_grad():
+        h = torch.zeros(len(reviews), H)
+        for t in range(ids.shape[1]):  # padding leaves h as it is
+            step = cell(embedding(ids[:, t]), h)
+            h = torch.where((t < lengths)[:, None], step, h)
+        reference = head(h).reshape(-1)
+        with tm.forbid("GRU", "model"):
+            logits = model(ids, lengths)
+    if not isinstance(logits, torch.Tensor) or logits.numel() != len(labels):
         fail("model should return one logit per review.")
-    accuracy = float(np.mean((logits > 0) == (labels == 1)))
+    tm.agrees("model", logits, reference, "torch.nn.GRUCell and the head")
+    accuracy = float(np.mean((reference.numpy() > 0) == (labels == 1)))
     if not accuracy >= threshold:
         fail(
             f"on 1000 fresh reviews the classifier's accuracy is "

@@ -466,8 +466,20 @@ def LSTM(student_cls):
 # --------------------------------------------------------------- applied
 
 
+ADDING_MODEL = [
+    "lstm.weight_ih_l0",
+    "lstm.weight_hh_l0",
+    "lstm.bias_ih_l0",
+    "lstm.bias_hh_l0",
+    "head.weight",
+    "head.bias",
+]
+
+
 def adding_model_trained(model, lstm_cls, threshold, seq_len):
-    """The trained model beats the baseline on fresh adding problems."""
+    """The trained weights, run by torch.nn.LSTM and a linear head in the
+    grader, beat the baseline on fresh adding problems; the student's model
+    computes the same numbers with the student's LSTM."""
     from seqbook.data import adding_problem
 
     if not isinstance(model, torch.nn.Module):
@@ -475,16 +487,34 @@ def adding_model_trained(model, lstm_cls, threshold, seq_len):
     if not any(isinstance(m, lstm_cls) for m in model.modules()):
         fail("model must contain your LSTM class.")
     tm.no_torch_submodule(model, "LSTM", "model")
+    architecture = "AddingModel (your LSTM, then a linear head)"
+    state = tm.trained_state(model, "model", ADDING_MODEL, architecture)
+    H = state["lstm.weight_hh_l0"].shape[1]
+    lstm = tm.load_part(
+        torch.nn.LSTM(2, H, batch_first=True),
+        state,
+        "lstm.",
+        "model",
+        architecture,
+    )
+    head = tm.load_part(
+        torch.nn.Linear(H, 1), state, "head.", "model", architecture
+    )
     x, y = adding_problem(1000, seq_len, np.random.default_rng(12345))
-    with torch.no_grad(), tm.forbid("LSTM", "model"):
-        prediction = model(torch.from_numpy(x))
-    prediction = torch.as_tensor(prediction, dtype=torch.float32).reshape(-1)
-    if prediction.shape[0] != len(y):
+    x = torch.from_numpy(x)
+    with torch.no_grad():
+        reference = head(lstm(x)[1][0][0]).reshape(-1)
+        with tm.forbid("LSTM", "model"):
+            prediction = model(x)
+    if not isinstance(prediction, torch.Tensor) or prediction.numel() != len(
+        y
+    ):
         fail(
-            f"model should return one number per sequence, got shape "
-            f"{tuple(prediction.shape)}."
+            "model should return one number per sequence, got "
+            f"{getattr(prediction, 'shape', type(prediction).__name__)}."
         )
-    mse = float(((prediction - torch.from_numpy(y)) ** 2).mean())
+    tm.agrees("model", prediction, reference, "torch.nn.LSTM and the head")
+    mse = float(((reference - torch.from_numpy(y)) ** 2).mean())
     if not np.isfinite(mse) or not mse < threshold:
         fail(
             f"on 1000 fresh adding problems of length {seq_len} the model's "

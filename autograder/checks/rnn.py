@@ -484,9 +484,22 @@ def _softmax(scores):
     return e / e.sum()
 
 
-def sample_chars(student, vocab):
-    """Samples follow softmax(scores / temperature) given the start text."""
+def _course_data():
+    """The notebook's vocabulary and validation text, rebuilt here from the
+    course's corpus: the grader trusts none of the notebook's objects."""
+    from seqbook.data import CharVocab, load_corpus
+
+    text = load_corpus("simple_sentences")
+    vocab = CharVocab(text, sort=True)
+    return vocab, vocab.encode(text[int(0.9 * len(text)) :])
+
+
+def sample_chars(student, notebook_vocab):
+    """Samples follow softmax(scores / temperature) given the start text.
+    The student's function gets the notebook's vocabulary; everything the
+    grader computes or reads back uses its own."""
     fn = "sample_chars"
+    vocab, _ = _course_data()
     V, H = len(vocab), 8
     rng = np.random.default_rng(900)
     params = {
@@ -499,7 +512,7 @@ def sample_chars(student, vocab):
     start = vocab.decode([3, 1, 4 % V])
     out = student(
         {k: v.copy() for k, v in params.items()},
-        vocab,
+        notebook_vocab,
         start,
         12,
         temperature=1e-3,
@@ -532,12 +545,21 @@ def sample_chars(student, vocab):
         for seed in range(n):
             text = student(
                 params,
-                vocab,
+                notebook_vocab,
                 start,
                 1,
                 temperature=temperature,
                 rng=np.random.default_rng(seed),
             )
+            if (
+                not isinstance(text, str)
+                or not text
+                or text[-1] not in vocab.chars
+            ):
+                fail(
+                    f"{fn} returned {text!r}, which does not end in a "
+                    "character of the vocabulary."
+                )
             counts[vocab.encode(text[-1])[0]] += 1
         freq = counts / n
         bound = 5 * np.sqrt(probs * (1 - probs) / n) + 0.01
@@ -551,8 +573,10 @@ def sample_chars(student, vocab):
             )
 
 
-def char_model_trained(params, vocab, val_ids, threshold):
-    """The trained parameters reach the loss bound, measured by torch."""
+def char_model_trained(params, threshold):
+    """The trained parameters reach the loss bound on the validation text,
+    both rebuilt by the grader and measured by torch."""
+    vocab, val_ids = _course_data()
     V = len(vocab)
     if not isinstance(params, dict):
         fail("params should be the dict of trained parameters.")

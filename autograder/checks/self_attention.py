@@ -789,9 +789,40 @@ def TransformerEncoderLayer(student_cls, mha_cls):
 # --------------------------------------------------------------- applied
 
 
+LAYER_KEYS = {
+    "self_attn.in_proj_weight",
+    "self_attn.in_proj_bias",
+    "self_attn.out_proj.weight",
+    "self_attn.out_proj.bias",
+    "linear1.weight",
+    "linear1.bias",
+    "linear2.weight",
+    "linear2.bias",
+    "norm1.weight",
+    "norm1.bias",
+    "norm2.weight",
+    "norm2.bias",
+}
+
+
+def _reverser_key(name):
+    """Is ``name`` a parameter or buffer of the notebook's Reverser?"""
+    if name in (
+        "embedding.weight",
+        "position",
+        "output.weight",
+        "output.bias",
+    ):
+        return True
+    head, _, rest = name.partition(".")
+    number, _, key = rest.partition(".")
+    return head == "layers" and number.isdigit() and key in LAYER_KEYS
+
+
 def reversal_trained(model, layer_cls, mha_cls, threshold, count=1000):
-    """The trained model reverses fresh sequences, and it is built from the
-    notebook's own layers."""
+    """The trained weights, run by torch.nn.TransformerEncoderLayer in the
+    grader, reverse fresh sequences; the student's model, built from the
+    notebook's own layers, computes the same logits."""
     from seqbook.data import reversal
 
     if not isinstance(model, torch.nn.Module):
@@ -801,17 +832,79 @@ def reversal_trained(model, layer_cls, mha_cls, threshold, count=1000):
     if not any(isinstance(m, mha_cls) for m in model.modules()):
         fail("model must use your MultiHeadAttention.")
     tm.no_torch_submodule(model, MHA, "model")
+    architecture = (
+        "Reverser (embedding, positional encoding, your encoder layers, "
+        "linear read-out)"
+    )
+    state = tm.trained_state(model, "model", _reverser_key, architecture)
+    for name in ("embedding.weight", "position", "output.weight"):
+        if name not in state:
+            fail(f"model has no {name}; keep the notebook's {architecture}.")
+    layers = sorted(
+        {int(n.split(".")[1]) for n in state if n.startswith("layers.")}
+    )
+    if not layers or layers != list(range(len(layers))):
+        fail(
+            "model's encoder layers are missing; keep the notebook's "
+            f"{architecture}."
+        )
+    V, d = state["embedding.weight"].shape
+    references = []
+    for number in layers:
+        try:
+            attention = model.get_submodule(f"layers.{number}.self_attn")
+        except AttributeError:
+            fail(f"model.layers[{number}] should have its self_attn.")
+        attention = getattr(attention, "num_heads", None)
+        ff = state[f"layers.{number}.linear1.weight"].shape[0]
+        if not isinstance(attention, int) or attention < 1 or d % attention:
+            fail("each layer's self_attn should keep its num_heads.")
+        layer = torch.nn.TransformerEncoderLayer(
+            d, attention, ff, dropout=0.0, batch_first=True
+        )
+        references.append(
+            tm.load_part(
+                layer, state, f"layers.{number}.", "model", architecture
+            )
+        )
+    embedding = tm.load_part(
+        torch.nn.Embedding(V, d), state, "embedding.", "model", architecture
+    )
+    output = tm.load_part(
+        torch.nn.Linear(d, state["output.weight"].shape[0]),
+        state,
+        "output.",
+        "model",
+        architecture,
+    )
     x, lengths, y = reversal(count, np.random.default_rng(2024))
+    tokens, lengths_t = torch.from_numpy(x), torch.from_numpy(lengths)
+    T = x.shape[1]
+    if state["position"].shape[0] < T or state["position"].shape[-1] != d:
+        fail(f"model's position buffer should be (at least {T}, {d}).")
+    real = torch.arange(T)[None, :] < lengths_t[:, None]  # (N, T)
+    with torch.no_grad():
+        h = embedding(tokens) + state["position"][:T]
+        for layer in references:
+            h = layer(h, src_key_padding_mask=~real)
+        reference = output(h)
     model.eval()
     with torch.no_grad(), tm.forbid(MHA, "model"):
-        logits = model(torch.from_numpy(x), torch.from_numpy(lengths))
-    if not isinstance(logits, torch.Tensor) or logits.shape[:2] != x.shape:
+        logits = model(tokens, lengths_t)
+    if not isinstance(logits, torch.Tensor) or logits.shape != reference.shape:
         fail(
             "model(tokens, lengths) should return logits of shape (N, T, V), "
             f"got {getattr(logits, 'shape', type(logits).__name__)}."
         )
-    predicted = logits.argmax(-1).numpy()
-    real = np.arange(x.shape[1])[None, :] < lengths[:, None]
+    tm.agrees(
+        "model",
+        logits[real],
+        reference[real],
+        "torch.nn.TransformerEncoderLayer",
+        atol=1e-3,
+    )
+    predicted = reference.argmax(-1).numpy()
+    real = real.numpy()
     correct = np.all((predicted == y) | ~real, axis=1)
     accuracy = float(correct.mean())
     if not accuracy >= threshold:

@@ -414,30 +414,89 @@ def _beam_hint(step, tokens, bos, eos, beam, max_len):
 # --------------------------------------------------------------- applied
 
 
-def exact_match(model, task, make_step_fn, pairs):
-    """Fraction of pairs the model translates exactly, decoded greedily by
-    the grader (not by the student's decoder)."""
-    correct = 0
-    with torch.no_grad():
-        for english, korean in pairs:
-            step, state = make_step_fn(model, english)
-            tokens, prev = [], task.bos_idx
-            for _ in range(40):
-                log_probs, state = step(torch.tensor([prev]), state)
-                prev = int(log_probs[0].argmax())
-                if prev == task.eos_idx:
+def course_task():
+    """The notebooks' translation task, rebuilt by the grader (the same
+    arguments as the notebook's cell)."""
+    from seqbook.translation import NumberTranslation
+
+    return NumberTranslation(
+        num_train=6000, num_valid=200, num_test=500, seed=0
+    )
+
+
+class Translator:
+    """The notebook's translator, run by torch on the student's trained
+    weights: GRU encoder and decoder, with Luong's dot attention when the
+    weights have its ``combine`` layer."""
+
+    def __init__(self, model, fn, attention):
+        from autograder.checks import torch_modules as tm
+
+        gru = ["weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0"]
+        names = ["source_embedding.weight", "target_embedding.weight"]
+        names += [
+            f"{part}.{w}" for part in ("encoder", "decoder") for w in gru
+        ]
+        names += ["output.weight", "output.bias"]
+        if attention:
+            names += ["combine.weight", "combine.bias"]
+        architecture = "AttentionSeq2Seq" if attention else "Seq2Seq"
+        state = tm.trained_state(model, fn, names, architecture)
+        Vs, E = state["source_embedding.weight"].shape
+        Vt, Et = state["target_embedding.weight"].shape
+        H = state["encoder.weight_hh_l0"].shape[1]
+        nn = torch.nn
+
+        def part(module, prefix):
+            return tm.load_part(module, state, prefix, fn, architecture)
+
+        self.source_embedding = part(nn.Embedding(Vs, E), "source_embedding.")
+        self.target_embedding = part(nn.Embedding(Vt, Et), "target_embedding.")
+        self.encoder = part(nn.GRU(E, H, batch_first=True), "encoder.")
+        self.decoder = part(nn.GRU(Et, H, batch_first=True), "decoder.")
+        self.output = part(nn.Linear(H, Vt), "output.")
+        self.combine = (
+            part(nn.Linear(2 * H, H), "combine.") if attention else None
+        )
+
+    def translate(self, task, english, max_len=40):
+        """Greedy decoding of one sentence (no padding, so no packing)."""
+        source = torch.tensor([task.source_vocab.encode(english)])
+        with torch.no_grad():
+            memory, state = self.encoder(self.source_embedding(source))
+            tokens, previous = [], task.bos_idx
+            for _ in range(max_len):
+                embedded = self.target_embedding(torch.tensor([[previous]]))
+                out, state = self.decoder(embedded, state)
+                query = out[:, 0]  # (1, H)
+                if self.combine is not None:
+                    weights = torch.softmax(
+                        torch.einsum("nsh,nh->ns", memory, query), dim=-1
+                    )
+                    context = torch.einsum("ns,nsh->nh", weights, memory)
+                    query = torch.tanh(
+                        self.combine(torch.cat([context, query], dim=-1))
+                    )
+                previous = int(self.output(query)[0].argmax())
+                if previous == task.eos_idx:
                     break
-                tokens.append(prev)
-            correct += task.target_vocab.decode(tokens) == korean
-    return correct / len(pairs)
+                tokens.append(previous)
+        return task.target_vocab.decode(tokens)
+
+    def exact_match(self, task, pairs):
+        return float(np.mean([self.translate(task, e) == k for e, k in pairs]))
 
 
-def translator_trained(model, task, make_step_fn, threshold, count=300):
-    """Exact match of the trained model, decoded greedily by the grader."""
+def translator_trained(model, threshold, count=300):
+    """Exact match of the trained weights on the task's test numbers, both
+    rebuilt by the grader, decoded greedily by the grader."""
     if not isinstance(model, torch.nn.Module):
         fail("model should be the trained torch.nn.Module.")
+    task = course_task()
     pairs = task.test[:count]
-    accuracy = exact_match(model, task, make_step_fn, pairs)
+    accuracy = Translator(model, "model", attention=False).exact_match(
+        task, pairs
+    )
     if not accuracy >= threshold:
         fail(
             f"on {len(pairs)} test numbers the model's exact-match "

@@ -462,3 +462,66 @@ def _flatten(values):
         else:
             out.append(v)
     return out
+
+
+# ------------------------------------------------ trained models (applied)
+
+
+def trained_state(model, fn, expected, architecture):
+    """The trained model's parameters and buffers as float32 tensors; their
+    names must be those of the notebook's architecture (``expected``: names,
+    or a predicate on a name)."""
+    state = {
+        name: value.detach().to(torch.float32)
+        for name, value in model.state_dict().items()
+    }
+    wanted = expected if callable(expected) else set(expected).__contains__
+    extra = sorted(name for name in state if not wanted(name))
+    missing = [] if callable(expected) else sorted(set(expected) - set(state))
+    if extra or missing:
+        fail(
+            f"{fn}'s parameters should be those of the notebook's "
+            f"{architecture}"
+            + (f"; missing {', '.join(missing)}" if missing else "")
+            + (f"; unexpected {', '.join(extra[:4])}" if extra else "")
+            + ". Keep its architecture and train it."
+        )
+    for name, value in state.items():
+        if not torch.all(torch.isfinite(value)):
+            fail(f"{fn}: {name} holds NaN or infinite values.")
+    return state
+
+
+def load_part(reference, state, prefix, fn, architecture):
+    """Load ``state``'s entries under ``prefix`` into a torch reference."""
+    part = {
+        name[len(prefix) :]: value
+        for name, value in state.items()
+        if name.startswith(prefix)
+    }
+    try:
+        reference.load_state_dict(part)
+    except RuntimeError as error:
+        first = str(error).strip().splitlines()[-1].strip()
+        fail(
+            f"{fn}: the weights under {prefix[:-1]!r} do not fit the "
+            f"notebook's {architecture} ({first})."
+        )
+    return reference.eval()
+
+
+def agrees(fn, got, want, what, atol=1e-4, rtol=1e-3):
+    """The student's model computed ``want``, the notebook's architecture
+    run by torch on the same weights: else its forward is something else."""
+    if not isinstance(got, torch.Tensor):
+        fail(f"{fn} should return a tensor, got {type(got).__name__}.")
+    got = got.detach().to(torch.float64).reshape(want.shape)
+    want = want.detach().to(torch.float64)
+    error = float((got - want).abs().max()) if got.numel() else 0.0
+    if not torch.allclose(got, want, rtol=rtol, atol=atol):
+        fail(
+            f"{fn}'s outputs differ from {what} on the same inputs and "
+            f"weights (largest difference {error:.3g}): the trained model "
+            "should compute its answer with the layers you wrote, as the "
+            "notebook's architecture does."
+        )
