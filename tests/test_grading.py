@@ -79,6 +79,104 @@ def run_grader(name, submissions, out, *extra):
     )
 
 
+ORACLE_STEP = """
+    answer = task.target_vocab.encode(dict(task.test)[english])
+    answer.append(task.eos_idx)
+    calls = [0]
+
+    def oracle(tokens, state):
+        V = len(task.target_vocab)
+        log_probs = torch.full((tokens.shape[0], V), -30.0)
+        log_probs[:, answer[min(calls[0], len(answer) - 1)]] = 0.0
+        calls[0] += 1
+        return log_probs, state
+
+    return oracle, {state}"""
+
+# Tricks on the applied parts, one per assignment: the notebook's visible
+# test passes (an answer computed by formula or looked up, or easy data,
+# with next to no training), the grader's check must not. Edits of the
+# given cells: (old, new) pairs, the applied test cell, words of the
+# message.
+APPLIED_TRICKS = {
+    "rnn": (
+        [
+            ("num_steps = 300", "num_steps = 2"),
+            (
+                "val_loss = validation_loss(params, val_ids)",
+                'params["by"][vocab.encode(" ")[0]] = 50.0\n'
+                'val_ids = vocab.encode(" " * 500)\n'
+                "val_loss = validation_loss(params, val_ids)",
+            ),
+        ],
+        "validation loss",
+    ),
+    "lstm": (
+        [
+            (
+                "return self.head(h_n[0]).squeeze(-1)  # (N,)",
+                "return (x[..., 0] * x[..., 1]).sum(1) "
+                "+ 0 * self.head(h_n[0]).squeeze(-1)",
+            ),
+            (
+                'losses = train_loop(step, 500, desc="adding problem")',
+                'losses = train_loop(step, 5, desc="adding problem")',
+            ),
+        ],
+        "differ from torch.nn.LSTM",
+    ),
+    "seq2seq": (
+        [
+            (
+                "    return model.step, state",
+                ORACLE_STEP.format(state="state"),
+            ),
+            (
+                'losses = train_loop(step, 450, desc="seq2seq")',
+                'losses = train_loop(step, 2, desc="seq2seq")',
+            ),
+        ],
+        "exact-match accuracy",
+    ),
+    "attention": (
+        [
+            ("    return step, last", ORACLE_STEP.format(state="last")),
+            (
+                'losses = train_loop(step, 190, desc="attention")',
+                'losses = train_loop(step, 2, desc="attention")',
+            ),
+        ],
+        "exact match is",
+    ),
+    "self_attention": (
+        [
+            (
+                "        return self.output(x)  # (N, T, V)",
+                "        T = tokens.shape[1]\n"
+                "        mirror = (lengths[:, None] - 1 - torch.arange(T)"
+                "[None, :]).clamp(min=0)\n"
+                "        reversed_tokens = torch.gather(tokens, 1, mirror)\n"
+                "        return 10.0 * nn.functional.one_hot(reversed_tokens, "
+                "11).float() + 0 * self.output(x)",
+            ),
+            ("num_steps = 500", "num_steps = 3"),
+        ],
+        "differ from torch.nn.TransformerEncoderLayer",
+    ),
+}
+
+
+def apply_trick(edits):
+    def edit(nb):
+        for old, new in edits:
+            cells = [c for c in nb["cells"] if old in "".join(c["source"])]
+            assert len(cells) == 1, old
+            source = "".join(cells[0]["source"]).replace(old, new)
+            cells[0]["source"] = source
+
+    return edit
+
+
 _CLASSES = {}
 
 
@@ -97,6 +195,12 @@ def grade_class(name, tmp_root):
             name,
             subs / f"mutant_{mutant}",
             replace={grade_id: mutant_source(name, grade_id, old, new)},
+        )
+    if name in APPLIED_TRICKS:
+        make_submission(
+            name,
+            subs / "applied_trick",
+            edit=apply_trick(APPLIED_TRICKS[name][0]),
         )
     if name == "rnn":
         add_broken_submissions(subs)
@@ -218,6 +322,21 @@ def test_mutant_loses_points_and_feedback_names_the_problem(
     assert float(row[test_cell]) == 0
     page = (graded["feedback"] / f"mutant_{mutant_name}.html").read_text()
     assert words in html.unescape(page)
+
+
+@pytest.mark.parametrize("name", sorted(APPLIED_TRICKS))
+def test_applied_trick_earns_nothing(class_root, name):
+    """The trick passes the notebook's visible test; the grader's check of
+    the applied part fails it, and only it."""
+    graded = grade_class(name, class_root)
+    row = graded["rows"]["applied_trick"]
+    (applied,) = APPLIED[name]
+    assert row["status"] == "graded"
+    assert float(row[applied]) == 0
+    points = dict(graded_cells(name))
+    assert float(row["score"]) == max_score(name) - points[applied]
+    page = (graded["feedback"] / "applied_trick.html").read_text()
+    assert APPLIED_TRICKS[name][1] in html.unescape(page)
 
 
 @pytest.mark.parametrize(
