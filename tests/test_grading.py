@@ -79,7 +79,10 @@ def run_grader(name, submissions, out, *extra):
     )
 
 
+SKIP_TRAINING = "train_loop = lambda step, num_steps, **kwargs: [step(0)]\n"
+
 ORACLE_STEP = """
+def make_step_fn(model, english):
     answer = task.target_vocab.encode(dict(task.test)[english])
     answer.append(task.eos_idx)
     calls = [0]
@@ -91,88 +94,80 @@ ORACLE_STEP = """
         calls[0] += 1
         return log_probs, state
 
-    return oracle, {state}"""
+    return oracle, torch.zeros(1, 1)
+"""
 
-# Tricks on the applied parts, one per assignment: the notebook's visible
-# test passes (an answer computed by formula or looked up, or easy data,
-# with next to no training), the grader's check must not. Edits of the
-# given cells: (old, new) pairs, the applied test cell, words of the
-# message.
+# Tricks on the applied parts, one per assignment, in cells a student adds
+# (the given cells are locked: nbgrader restores them): one after the
+# set-up that makes training a single step, one before the applied test
+# cell that answers by formula or by look-up, or swaps in easy data, so
+# that the notebook's visible test passes. The grader's check must not:
+# (applied test cell, code before it, words of the message).
 APPLIED_TRICKS = {
     "rnn": (
-        [
-            ("num_steps = 300", "num_steps = 2"),
-            (
-                "val_loss = validation_loss(params, val_ids)",
-                'params["by"][vocab.encode(" ")[0]] = 50.0\n'
-                'val_ids = vocab.encode(" " * 500)\n'
-                "val_loss = validation_loss(params, val_ids)",
-            ),
-        ],
+        "test_char_model_trained",
+        'params["by"][vocab.encode(" ")[0]] = 50.0\n'
+        'val_ids = vocab.encode(" " * 500)\n'
+        "val_loss = validation_loss(params, val_ids)\n",
         "validation loss",
     ),
     "lstm": (
-        [
-            (
-                "return self.head(h_n[0]).squeeze(-1)  # (N,)",
-                "return (x[..., 0] * x[..., 1]).sum(1) "
-                "+ 0 * self.head(h_n[0]).squeeze(-1)",
-            ),
-            (
-                'losses = train_loop(step, 500, desc="adding problem")',
-                'losses = train_loop(step, 5, desc="adding problem")',
-            ),
-        ],
+        "test_adding_problem",
+        "class Oracle(AddingModel):\n"
+        "    def forward(self, x):\n"
+        "        return (x[..., 0] * x[..., 1]).sum(1)\n"
+        "\n"
+        "model = Oracle()\n"
+        "test_mse = nn.functional.mse_loss(model(torch.from_numpy(x_test)), "
+        "torch.from_numpy(y_test)).item()\n",
         "differ from torch.nn.LSTM",
     ),
     "seq2seq": (
-        [
-            (
-                "    return model.step, state",
-                ORACLE_STEP.format(state="state"),
-            ),
-            (
-                'losses = train_loop(step, 450, desc="seq2seq")',
-                'losses = train_loop(step, 2, desc="seq2seq")',
-            ),
-        ],
+        "test_translator",
+        ORACLE_STEP + "exact_match = 1.0\n",
         "exact-match accuracy",
     ),
     "attention": (
-        [
-            ("    return step, last", ORACLE_STEP.format(state="last")),
-            (
-                'losses = train_loop(step, 190, desc="attention")',
-                'losses = train_loop(step, 2, desc="attention")',
-            ),
-        ],
+        "test_long_inputs",
+        ORACLE_STEP + "long_exact_match = 1.0\n",
         "exact match is",
     ),
     "self_attention": (
-        [
-            (
-                "        return self.output(x)  # (N, T, V)",
-                "        T = tokens.shape[1]\n"
-                "        mirror = (lengths[:, None] - 1 - torch.arange(T)"
-                "[None, :]).clamp(min=0)\n"
-                "        reversed_tokens = torch.gather(tokens, 1, mirror)\n"
-                "        return 10.0 * nn.functional.one_hot(reversed_tokens, "
-                "11).float() + 0 * self.output(x)",
-            ),
-            ("num_steps = 500", "num_steps = 3"),
-        ],
+        "test_reversal_trained",
+        "class Oracle(Reverser):\n"
+        "    def forward(self, tokens, lengths):\n"
+        "        T = tokens.shape[1]\n"
+        "        mirror = (lengths[:, None] - 1 - torch.arange(T)[None, :])\n"
+        "        mirror = mirror.clamp(min=0)\n"
+        "        flipped = torch.gather(tokens, 1, mirror)\n"
+        "        return 10.0 * nn.functional.one_hot(flipped, 11).float()\n"
+        "\n"
+        "model = Oracle()\n"
+        "reversal_accuracy = 1.0\n",
         "differ from torch.nn.TransformerEncoderLayer",
     ),
 }
 
 
-def apply_trick(edits):
+def apply_trick(name):
+    test_cell, code, _ = APPLIED_TRICKS[name]
+
+    def added(source):
+        return {
+            "cell_type": "code",
+            "execution_count": None,
+            "metadata": {},
+            "outputs": [],
+            "source": source,
+        }
+
     def edit(nb):
-        for old, new in edits:
-            cells = [c for c in nb["cells"] if old in "".join(c["source"])]
-            assert len(cells) == 1, old
-            source = "".join(cells[0]["source"]).replace(old, new)
-            cells[0]["source"] = source
+        ids = [
+            c.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+            for c in nb["cells"]
+        ]
+        nb["cells"].insert(ids.index(test_cell), added(code))
+        nb["cells"].insert(ids.index("setup") + 1, added(SKIP_TRAINING))
 
     return edit
 
@@ -327,16 +322,17 @@ def test_mutant_loses_points_and_feedback_names_the_problem(
 @pytest.mark.parametrize("name", sorted(APPLIED_TRICKS))
 def test_applied_trick_earns_nothing(class_root, name):
     """The trick passes the notebook's visible test; the grader's check of
-    the applied part fails it, and only it."""
+    the applied part fails it."""
     graded = grade_class(name, class_root)
     row = graded["rows"]["applied_trick"]
-    (applied,) = APPLIED[name]
+    test_cell, _, words = APPLIED_TRICKS[name]
     assert row["status"] == "graded"
-    assert float(row[applied]) == 0
-    points = dict(graded_cells(name))
-    assert float(row["score"]) == max_score(name) - points[applied]
-    page = (graded["feedback"] / "applied_trick.html").read_text()
-    assert APPLIED_TRICKS[name][1] in html.unescape(page)
+    assert float(row[test_cell]) == 0
+    page = html.unescape(
+        (graded["feedback"] / "applied_trick.html").read_text()
+    )
+    assert words in page
+    assert "visible tests passed" in page.split(test_cell)[-1]
 
 
 @pytest.mark.parametrize(
