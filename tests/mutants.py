@@ -127,6 +127,22 @@ RNN = [
         "test_sample_chars",
         "sample from softmax",
     ),
+    (
+        "sample_sqrt_temperature",
+        "sample_chars",
+        '["by"])[0] / temperature',
+        '["by"])[0] / np.sqrt(temperature)',
+        "test_sample_chars",
+        "less likely than samples would be",
+    ),
+    (
+        "sample_temperature_squared",
+        "sample_chars",
+        '["by"])[0] / temperature',
+        '["by"])[0] / temperature**2',
+        "test_sample_chars",
+        "more likely than samples would be",
+    ),
 ]
 
 LSTM = [

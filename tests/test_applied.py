@@ -23,7 +23,9 @@ from autograder.checks import lstm as lstm_checks
 from autograder.checks import rnn as rnn_checks
 from autograder.checks import self_attention as sa_checks
 from autograder.checks import seq2seq as seq2seq_checks
-from test_checks import load
+from mutants import MUTANTS
+from submissions import solution_sources
+from test_checks import ALTERNATIVES, load
 
 
 def test_rnn_validation_text_is_the_graders():
@@ -204,3 +206,31 @@ def test_translator_other_architecture_is_named():
     model = Seq2SeqShape(task, attention=True)
     with pytest.raises(CheckFailure, match="unexpected combine"):
         seq2seq_checks.translator_trained(model, threshold=0.2)
+
+
+def _course_vocab():
+    from seqbook.data import CharVocab, load_corpus
+
+    return CharVocab(load_corpus("simple_sentences"), sort=True)
+
+
+SAMPLE_MUTANTS = [m for m in MUTANTS["rnn"] if m[1] == "sample_chars"]
+
+
+@pytest.mark.parametrize("mutant", SAMPLE_MUTANTS, ids=lambda m: m[0])
+def test_rnn_sampling_mutants_fail(mutant):
+    """The sampling check, run here on every mutant of sample_chars (the
+    real grader gets them too, in test_grading.py)."""
+    _, grade_id, old, new, _, words = mutant
+    source = solution_sources("rnn")[grade_id]
+    assert old in source
+    namespace = load("rnn", {grade_id: source.replace(old, new)})
+    with pytest.raises(CheckFailure, match=words):
+        rnn_checks.sample_chars(namespace["sample_chars"], _course_vocab())
+
+
+def test_rnn_sampling_written_differently_passes():
+    namespace = load(
+        "rnn", {"sample_chars": ALTERNATIVES["rnn"]["sample_chars"]}
+    )
+    rnn_checks.sample_chars(namespace["sample_chars"], _course_vocab())

@@ -125,6 +125,29 @@ def rnn_forward(x, h0, Wx, Wh, b):
         states.append(np.tanh(x[:, t] @ Wx + states[-1] @ Wh + b))
     return np.stack(states[1:], axis=1), (x, states, Wx, Wh)
 """,
+        "sample_chars": """
+def sample_chars(params, vocab, start, length, temperature=1.0, rng=None):
+    rng = np.random.default_rng(0) if rng is None else rng
+    V = len(vocab)
+    h = np.zeros(params["Wh"].shape[0])
+    text = list(start)
+
+    def feed(h, token):
+        x = np.zeros(V)
+        x[token] = 1.0
+        return np.tanh(x @ params["Wx"] + h @ params["Wh"] + params["b"])
+
+    for token in vocab.encode(start):
+        h = feed(h, token)
+    for _ in range(length):
+        z = (h @ params["Wy"] + params["by"]) / temperature
+        cumulative = np.cumsum(np.exp(z - np.max(z)))
+        token = int(np.searchsorted(cumulative, rng.random() * cumulative[-1]))
+        token = min(token, V - 1)
+        text.append(vocab.decode([token]))
+        h = feed(h, token)
+    return "".join(text)
+""",
         "rnn_backward": """
 def rnn_backward(dh, cache):
     x, states, Wx, Wh = cache

@@ -537,40 +537,70 @@ def sample_chars(student, notebook_vocab):
             f"{out!r}. Is the hidden state carried from the start text "
             "and from each generated character?"
         )
-    scores = _reference_scores(params, vocab.encode(start))[-1]
-    n = 800  # enough to tell sqrt(T) from T; each sample is a call
-    for temperature in (1.0, 0.5):
-        probs = _softmax(scores / temperature)
-        counts = np.zeros(V)
-        for seed in range(n):
-            text = student(
-                params,
-                notebook_vocab,
-                start,
-                1,
-                temperature=temperature,
-                rng=np.random.default_rng(seed),
-            )
-            if (
-                not isinstance(text, str)
-                or not text
-                or text[-1] not in vocab.chars
-            ):
-                fail(
-                    f"{fn} returned {text!r}, which does not end in a "
-                    "character of the vocabulary."
-                )
-            counts[vocab.encode(text[-1])[0]] += 1
-        freq = counts / n
-        bound = 5 * np.sqrt(probs * (1 - probs) / n) + 0.01
-        if np.any(np.abs(freq - probs) > bound):
-            worst = int(np.argmax(np.abs(freq - probs) - bound))
+    n = 4000  # one long sample per temperature: one call, not n
+    for temperature in (0.5, 2.0):
+        text = student(
+            {k: v.copy() for k, v in params.items()},
+            notebook_vocab,
+            start,
+            n,
+            temperature=temperature,
+            rng=np.random.default_rng(7),
+        )
+        if (
+            not isinstance(text, str)
+            or len(text) != len(start) + n
+            or not text.startswith(start)
+            or not set(text) <= set(vocab.chars)
+        ):
             fail(
-                f"{fn} at temperature {temperature}: character "
-                f"{vocab.decode([worst])!r} came {freq[worst]:.3f} of the "
-                f"time in {n} samples, expected {probs[worst]:.3f}: sample "
-                "from softmax(scores / temperature) with the given rng."
+                f"{fn} should return start plus {n} characters of the "
+                f"vocabulary, got a {type(text).__name__} of length "
+                f"{len(text) if isinstance(text, str) else '?'}."
             )
+        _sampled_like_softmax(fn, params, vocab, start, text, temperature)
+
+
+def _sampled_like_softmax(fn, params, vocab, start, text, temperature):
+    """Each generated character should be drawn from softmax(scores / T)
+    given everything before it. Along the path the student's sampler
+    took, the grader knows each step's distribution p_t; two statistics
+    with known mean and variance under correct sampling: how often each
+    character came (sum of p_t(c) expected), and the log-probability of
+    what came (a wrong temperature shifts it)."""
+    ids = vocab.encode(text)
+    scores = _reference_scores(params, ids[:-1])[len(start) - 1 :]
+    drawn = np.asarray(ids[len(start) :])
+    logits = scores / temperature
+    logits = logits - logits.max(axis=1, keepdims=True)
+    log_p = logits - np.log(np.exp(logits).sum(axis=1, keepdims=True))
+    p = np.exp(log_p)  # (n, V): the distribution of each step
+    n = len(drawn)
+    counts = np.bincount(drawn, minlength=p.shape[1])
+    expected = p.sum(axis=0)
+    spread = np.sqrt((p * (1 - p)).sum(axis=0))
+    bound = 5 * spread + 0.01 * n
+    if np.any(np.abs(counts - expected) > bound):
+        worst = int(np.argmax(np.abs(counts - expected) - bound))
+        fail(
+            f"{fn} at temperature {temperature}: character "
+            f"{vocab.decode([worst])!r} came {counts[worst] / n:.3f} of the "
+            f"time in {n} characters, expected {expected[worst] / n:.3f}: "
+            "sample from softmax(scores / temperature) with the given rng."
+        )
+    got = log_p[np.arange(n), drawn].sum()
+    mean = (p * log_p).sum()
+    variance = (
+        (p * log_p**2).sum(axis=1) - (p * log_p).sum(axis=1) ** 2
+    ).sum()
+    z = (got - mean) / np.sqrt(max(variance, 1e-12))
+    if abs(z) > 5:
+        fail(
+            f"{fn} at temperature {temperature}: the characters it drew are "
+            f"{'more' if z > 0 else 'less'} likely than samples would be "
+            "(is the temperature applied as scores / temperature?): sample "
+            "from softmax(scores / temperature) with the given rng."
+        )
 
 
 def char_model_trained(params, threshold):
