@@ -195,7 +195,7 @@ def grade_class(name, tmp_root):
         make_submission(
             name,
             subs / "applied_trick",
-            edit=apply_trick(APPLIED_TRICKS[name][0]),
+            edit=apply_trick(name),
         )
     if name == "rnn":
         add_broken_submissions(subs)
