@@ -29,11 +29,11 @@ import math
 import os
 import socket
 import struct
+import sys
 import threading
 import traceback
 
 import numpy as np
-import torch
 
 ENV = "SEQBOOK_JUDGE"
 MAX_MESSAGE = 512 * 1024 * 1024
@@ -41,6 +41,24 @@ DTYPES = {
     "float16", "float32", "float64", "int8", "int16", "int32", "int64",
     "uint8", "bool", "complex64", "complex128",
 }  # fmt: skip
+
+
+def _torch():
+    """torch, imported on first use: the kernel of a notebook that never
+    imports it (rnn's is numpy only) should not pay for it."""
+    import torch
+
+    return torch
+
+
+def _is_tensor(value):
+    torch = sys.modules.get("torch")
+    return torch is not None and isinstance(value, torch.Tensor)
+
+
+def _is_module(value):
+    torch = sys.modules.get("torch")
+    return torch is not None and isinstance(value, torch.nn.Module)
 
 
 class JudgeError(Exception):
@@ -114,7 +132,7 @@ def _array_from(payload):
 
 def _tensor_payload(tensor):
     t = tensor.detach().cpu()
-    if t.dtype == torch.bfloat16:
+    if t.dtype == _torch().bfloat16:
         t = t.float()
     payload = _array_payload(t.numpy())
     payload["rg"] = bool(tensor.requires_grad)
@@ -122,7 +140,7 @@ def _tensor_payload(tensor):
 
 
 def _tensor_from(payload):
-    return torch.from_numpy(_array_from(payload))
+    return _torch().from_numpy(_array_from(payload))
 
 
 def _plain(value):
@@ -156,7 +174,7 @@ class _Codec:
             if _dtype_name(value.dtype) not in DTYPES:
                 return NOT_DATA
             return {"nd": _array_payload(value)}
-        if isinstance(value, torch.Tensor):
+        if _is_tensor(value):
             if id(value) in memo:
                 return {"tref": memo[id(value)][0]}
             memo[id(value)] = (len(memo), value)
@@ -206,9 +224,10 @@ class _Kernel(_Codec):
                 "cls": self.handle(obj),
                 "name": obj.__qualname__,
                 "module": isinstance(obj, type)
-                and issubclass(obj, torch.nn.Module),
+                and "torch" in sys.modules
+                and issubclass(obj, sys.modules["torch"].nn.Module),
             }
-        if isinstance(obj, torch.nn.Module):
+        if _is_module(obj):
             return {"mod": self.describe(obj)}
         return {
             "h": self.handle(obj),
@@ -244,7 +263,7 @@ class _Kernel(_Codec):
             "children": {
                 n: self.describe(c)
                 for n, c in module._modules.items()
-                if isinstance(c, torch.nn.Module)
+                if _is_module(c)
             },
         }
 
@@ -346,7 +365,7 @@ class _Kernel(_Codec):
             wanted = [t for t in leaves if t.requires_grad]
             result = [None] * len(leaves)
             if pairs and wanted:
-                got = torch.autograd.grad(
+                got = _torch().autograd.grad(
                     [o for o, _ in pairs],
                     wanted,
                     [g.to(o.dtype) for o, g in pairs],
@@ -378,8 +397,8 @@ class _Kernel(_Codec):
         saved = _snapshot(args, kwargs)
         grad = message.get("grad", False)
         with contextlib.ExitStack() as stack:
-            if not grad:
-                stack.enter_context(torch.no_grad())
+            if not grad and "torch" in sys.modules:
+                stack.enter_context(sys.modules["torch"].no_grad())
             for kind, fn in message.get("forbid", []):
                 from autograder.checks import torch_modules
 
@@ -395,14 +414,14 @@ class _Kernel(_Codec):
             flat = [t for t in _flat_tensors(result)]
             inputs = [leaves[i] for i in sorted(leaves)]
             params = []
-            if isinstance(target, torch.nn.Module):
+            if _is_module(target):
                 params = list(target.parameters())
             number = message["call"]
             self.graphs[number] = (flat, inputs + params)
         return reply
 
     def apply_sync(self, module, sync):
-        with torch.no_grad():
+        with _torch().no_grad():
             for name, payload in sync.get("params", {}).items():
                 param = module.get_parameter(name)
                 param.data = _tensor_from(payload)
@@ -416,7 +435,7 @@ class _Kernel(_Codec):
 
 
 def _flat_tensors(value):
-    if isinstance(value, torch.Tensor):
+    if _is_tensor(value):
         return [value]
     if type(value) in (tuple, list):
         return [t for v in value for t in _flat_tensors(v)]
@@ -427,7 +446,7 @@ def _flat_tensors(value):
 
 def _walk(value, path=()):
     """(path, array or tensor or dict) for what a call could change."""
-    if isinstance(value, (np.ndarray, torch.Tensor)):
+    if isinstance(value, np.ndarray) or _is_tensor(value):
         yield path, value
     elif type(value) in (tuple, list):
         for i, v in enumerate(value):
@@ -443,7 +462,7 @@ def _snapshot(args, kwargs):
     for path, value in _walk([list(args), kwargs]):
         if isinstance(value, np.ndarray):
             saved.append((path, value, value.copy()))
-        elif isinstance(value, torch.Tensor) and not value.requires_grad:
+        elif _is_tensor(value) and not value.requires_grad:
             saved.append((path, value, value.detach().clone()))
         elif isinstance(value, dict):
             saved.append((path, value, dict(value)))
@@ -459,9 +478,9 @@ def _mutations(saved, args, kwargs):
                 and value.dtype == before.dtype
                 and value.tobytes() == before.tobytes()
             )
-        elif isinstance(value, torch.Tensor):
+        elif _is_tensor(value):
             same = value.shape == before.shape and bool(
-                torch.equal(value, before)
+                _torch().equal(value, before)
             )
         else:
             same = value.keys() == before.keys() and all(
@@ -554,7 +573,7 @@ class _Channel(_Codec):
         memo = {} if memo is None else memo
         if isinstance(value, Proxy):
             return {"ref": object.__getattribute__(value, "_handle")}
-        if isinstance(value, (RemoteModule, RemoteClass)):
+        if isinstance(value, RemoteClass) or _is_mirror(value):
             return {"ref": value._remote_handle}
         if isinstance(value, np.random.Generator):
             return {"rng": value.bit_generator.state}
@@ -603,6 +622,8 @@ class _Channel(_Codec):
         handle = int(description["h"])
         if handle in self.proxies:
             return self.proxies[handle]
+        from autograder.mirrors import RemoteModule
+
         module = RemoteModule(description, self)
         self.proxies[handle] = module
         return module
@@ -664,12 +685,14 @@ class _Channel(_Codec):
         ]
         self.calls += 1
         message["call"] = self.calls
-        if not (torch.is_grad_enabled() and grad_inputs):
+        if not (_torch().is_grad_enabled() and grad_inputs):
             message["grad"] = False
             reply = self.request(message)
             self.write_back(args, kwargs, reply)
             return self.decode(reply["value"])
         message["grad"] = True
+        from autograder.mirrors import _RemoteCall
+
         return _RemoteCall.run(
             self, message, inputs, list(params), args, kwargs
         )
@@ -694,10 +717,8 @@ class _Channel(_Codec):
                 else:
                     target.resize(value.shape, refcheck=False)
                     target[...] = value
-            elif isinstance(target, torch.Tensor) and isinstance(
-                value, torch.Tensor
-            ):
-                with torch.no_grad():
+            elif _is_tensor(target) and _is_tensor(value):
+                with _torch().no_grad():
                     if target.shape == value.shape:
                         target.copy_(value)
                     else:
@@ -707,74 +728,9 @@ class _Channel(_Codec):
                 target.update(value)
 
 
-class _RemoteCall:
-    """A kernel call as a torch.autograd.Function."""
-
-    @staticmethod
-    def run(channel, message, inputs, params, args, kwargs):
-        state = {}
-
-        class Call(torch.autograd.Function):
-            @staticmethod
-            def forward(ctx, *tensors):
-                reply = channel.request(message)
-                state["value"] = channel.decode(reply["value"])
-                state["reply"] = reply
-                flat = _flat_tensors(state["value"])
-                state["flat"] = flat
-                outs = tuple(t.clone() for t in flat)
-                for t in outs:
-                    if not t.is_floating_point():
-                        ctx.mark_non_differentiable(t)
-                # One more output, so that a result without tensors is
-                # still a valid Function result.
-                anchor = torch.zeros(())
-                ctx.mark_non_differentiable(anchor)
-                return outs + (anchor,)
-
-            @staticmethod
-            def backward(ctx, *grads):
-                reply = channel.request(
-                    {
-                        "op": "backward",
-                        "call": message["call"],
-                        "grads": [
-                            None if g is None else {"tt": _tensor_payload(g)}
-                            for g in grads[:-1]
-                        ],
-                    }
-                )
-                got = [
-                    None if g is None else _tensor_from(g["tt"])
-                    for g in reply["value"]
-                ]
-                if len(got) != len(inputs) + len(params):
-                    raise JudgeError("wrong number of gradients")
-                out = []
-                for tensor, g in zip(inputs + params, got):
-                    if g is not None:
-                        if g.shape != tensor.shape:
-                            raise JudgeError("gradient of the wrong shape")
-                        g = g.to(tensor.dtype)
-                    out.append(g)
-                return tuple(out)
-
-        outs = Call.apply(*inputs, *params)[:-1]
-        channel.write_back(args, kwargs, state["reply"])
-        replacement = iter(outs)
-        return _replace_tensors(state["value"], replacement)
-
-
-def _replace_tensors(value, replacement):
-    if isinstance(value, torch.Tensor):
-        return next(replacement)
-    if type(value) is tuple:
-        return tuple(_replace_tensors(v, replacement) for v in value)
-    if type(value) is list:
-        return [_replace_tensors(v, replacement) for v in value]
-    if type(value) is dict:
-        return {k: _replace_tensors(v, replacement) for k, v in value.items()}
-    return value
+def _is_mirror(value):
+    mirrors = sys.modules.get("autograder.mirrors")
+    return mirrors is not None and isinstance(value, mirrors.RemoteModule)
 
 
 def _active_forbids():
@@ -843,84 +799,6 @@ class RemoteClass(metaclass=RemoteClassMeta):
             (RemoteClass,),
             {"_remote_handle": int(description["cls"])},
         )
-
-
-class RemoteModule(torch.nn.Module):
-    """A mirror of a student's module: the same submodules, parameters
-    and buffers (names, shapes, dtypes, values), so that torch's
-    state_dict, load_state_dict, double() and gradients work on the
-    judge's side; calling it runs the student's forward in the kernel
-    with the mirror's current values."""
-
-    def __init__(self, description, channel):
-        super().__init__()
-        self._remote_handle = int(description["h"])
-        self._remote_types = [str(t) for t in description["types"]]
-        self._remote_classes = {int(c) for c in description["classes"]}
-        self._channel = channel
-        self._sent = {}
-        self.training = bool(description.get("training", True))
-        for name, payload in description["params"].items():
-            tensor = _tensor_from(payload)
-            self.register_parameter(
-                name,
-                torch.nn.Parameter(
-                    tensor, requires_grad=bool(payload.get("rg"))
-                ),
-            )
-        for name, payload in description["buffers"].items():
-            self.register_buffer(name, _tensor_from(payload))
-        for name, child in description["children"].items():
-            self.add_module(name, channel.module(child))
-        for name, p in self.named_parameters():
-            self._sent[("p", name)] = _signature(p)
-        for name, b in self.named_buffers():
-            self._sent[("b", name)] = _signature(b)
-        self.__dict__["_ready"] = True
-
-    def __getattr__(self, name):
-        try:
-            return super().__getattr__(name)
-        except AttributeError:
-            if name.startswith("_") or not self.__dict__.get("_ready"):
-                raise
-        reply = self._channel.request(
-            {"op": "getattr", "target": self._remote_handle, "name": name}
-        )
-        return self._channel.decode(reply["value"])
-
-    def sync(self):
-        """What changed on the judge's side since it was last sent."""
-        params, buffers = {}, {}
-        for name, p in self.named_parameters():
-            signature = _signature(p)
-            if self._sent.get(("p", name)) != signature:
-                params[name] = _tensor_payload(p)
-                self._sent[("p", name)] = signature
-        for name, b in self.named_buffers():
-            signature = _signature(b)
-            if self._sent.get(("b", name)) != signature:
-                buffers[name] = _tensor_payload(b)
-                self._sent[("b", name)] = signature
-        training = {n: m.training for n, m in self.named_modules()}
-        return {"params": params, "buffers": buffers, "training": training}
-
-    def forward(self, *args, **kwargs):
-        return self._channel.call(
-            self._remote_handle,
-            args,
-            kwargs,
-            sync=self.sync(),
-            params=[p for _, p in self.named_parameters()],
-        )
-
-    def __repr__(self):
-        return f"<{self._remote_types[0]} of the student>"
-
-
-def _signature(tensor):
-    return (tensor.dtype, tuple(tensor.shape), tensor.data_ptr(),
-            tensor._version)  # fmt: skip
 
 
 # ------------------------------------------------------------ the server
