@@ -580,6 +580,21 @@ ATTENTION = [
     ),
 ]
 
+
+def _torch_mha_call(function):
+    """Lines that answer with torch's multi-head attention, called by the
+    name ``function``, when there is no mask."""
+    return (
+        "        if mask is None:\n"
+        f"            out, w = {function}(\n"
+        "                query.transpose(0, 1), key.transpose(0, 1), value.transpose(0, 1),\n"
+        "                self.embed_dim, self.num_heads, self.in_proj_weight, self.in_proj_bias,\n"
+        "                None, None, False, 0.0, self.out_proj.weight, self.out_proj.bias)\n"
+        "            return out.transpose(0, 1), w\n"
+        "        N, L, E = query.shape\n"
+    )
+
+
 SELF_ATTENTION = [
     (
         "sdpa_no_scale",
@@ -738,13 +753,7 @@ SELF_ATTENTION = [
         "mha_calls_torch",
         "MultiHeadAttention",
         "        N, L, E = query.shape\n",
-        "        if mask is None:\n"
-        "            out, w = nn.functional.multi_head_attention_forward(\n"
-        "                query.transpose(0, 1), key.transpose(0, 1), value.transpose(0, 1),\n"
-        "                self.embed_dim, self.num_heads, self.in_proj_weight, self.in_proj_bias,\n"
-        "                None, None, False, 0.0, self.out_proj.weight, self.out_proj.bias)\n"
-        "            return out.transpose(0, 1), w\n"
-        "        N, L, E = query.shape\n",
+        _torch_mha_call("nn.functional.multi_head_attention_forward"),
         "test_MultiHeadAttention",
         "calls torch's own multi-head attention",
     ),
@@ -753,13 +762,7 @@ SELF_ATTENTION = [
         "MultiHeadAttention",
         "    def forward(self, query, key, value, mask=None):\n",
         "    def forward(self, query, key, value, mask=None, _mha=nn.functional.multi_head_attention_forward):\n"
-        "        if mask is None:\n"
-        "            out, w = _mha(\n"
-        "                query.transpose(0, 1), key.transpose(0, 1), value.transpose(0, 1),\n"
-        "                self.embed_dim, self.num_heads, self.in_proj_weight, self.in_proj_bias,\n"
-        "                None, None, False, 0.0, self.out_proj.weight, self.out_proj.bias)\n"
-        "            return out.transpose(0, 1), w\n"
-        "        N, L, E = query.shape\n",
+        + _torch_mha_call("_mha"),
         "test_MultiHeadAttention",
         "calls torch's own multi-head attention",
     ),

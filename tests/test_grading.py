@@ -202,7 +202,7 @@ def grade_class(name, tmp_root):
     out = root / "grades" / f"{name}.csv"
     # rnn's cells are quick, which keeps the endless loop's cost low; the
     # others train models, which a loaded machine slows down.
-    timeout = "40" if name == "rnn" else "120"
+    timeout = "15" if name == "rnn" else "120"
     result = run_grader(
         name, subs, out, "--jobs", "2", "--cell-timeout", timeout
     )
