@@ -274,6 +274,18 @@ LSTM = [
         "calls torch's own LSTM (aten::lstm)",
     ),
     (
+        "layer_hides_from_profiler",
+        "LSTM",
+        "        N, T, _ = x.shape\n",
+        "        N, T, _ = x.shape\n        zeros = x.new_zeros(1, N, self.hidden_size)\n"
+        "        torch.autograd._disable_profiler()\n"
+        "        out, h_n, c_n = torch.ops.aten.lstm.input(x, list(state or (zeros, zeros)), list(self.parameters()), True, 1, 0.0, False, False, True)\n"
+        "        torch.autograd.profiler.profile().__enter__()\n"
+        "        return out, (h_n, c_n)\n",
+        "test_LSTM",
+        "the grader's profiler could not watch it",
+    ),
+    (
         "layer_h_n_unbatched",
         "LSTM",
         "return torch.stack(outputs, dim=1), (h[None], c[None])",
