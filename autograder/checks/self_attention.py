@@ -54,27 +54,6 @@ def _attention(q, k, v, mask, scale=None, inverted=False, dim=-1):
     return torch.einsum("...ls,...sv->...lv", weights, v), weights
 
 
-def _tensor(fn, value, name, shape, dtype, context):
-    if not isinstance(value, torch.Tensor):
-        fail(
-            f"{fn}: {name} should be a torch.Tensor, got "
-            f"{type(value).__name__}."
-        )
-    if tuple(value.shape) != tuple(shape):
-        fail(
-            f"{fn}: {name} has shape {tuple(value.shape)}, expected "
-            f"{tuple(shape)} for {context}."
-        )
-    if value.dtype != dtype:
-        fail(
-            f"{fn}: {name} is {value.dtype} for {dtype} inputs; work in the "
-            "dtype you are given."
-        )
-    if torch.isnan(value).any():
-        fail(f"{fn}: {name} contains NaN for {context}.")
-    return value
-
-
 def _factor(got, expected):
     """The constant c with got = c * expected, or None."""
     denominator = float((expected * expected).sum())
@@ -194,11 +173,11 @@ def scaled_dot_product_attention(student):
             result = student(*args)
         if not isinstance(result, tuple) or len(result) != 2:
             fail(f"{fn} should return a tuple (output, weights).")
-        got_out = _tensor(
-            fn, result[0], "output", (*batch, L, dv), torch.float64, context
+        got_out = tm.as_tensor(
+            result[0], "output", fn, (*batch, L, dv), torch.float64, context
         )
-        got_w = _tensor(
-            fn, result[1], "weights", (*batch, L, S), torch.float64, context
+        got_w = tm.as_tensor(
+            result[1], "weights", fn, (*batch, L, S), torch.float64, context
         )
         ref_in = [t.clone().requires_grad_() for t in (q, key, v)]
         out, weights = _attention(*ref_in, mask)
@@ -269,8 +248,8 @@ def scaled_dot_product_attention(student):
         result = student(q.float(), key.float(), v.float(), mask)
     if not isinstance(result, tuple) or len(result) != 2:
         fail(f"{fn} should return a tuple (output, weights).")
-    _tensor(fn, result[0], "output", (2, 3, 2), torch.float32, "float32")
-    _tensor(fn, result[1], "weights", (2, 3, 4), torch.float32, "float32")
+    tm.as_tensor(result[0], "output", fn, (2, 3, 2), torch.float32, "float32")
+    tm.as_tensor(result[1], "weights", fn, (2, 3, 4), torch.float32, "float32")
 
 
 # ------------------------------------------------------------------ masks
@@ -372,7 +351,9 @@ def sinusoidal_positional_encoding(student):
     for max_len, d_model in ((1, 2), (7, 4), (40, 16), (64, 6), (23, 10)):
         context = f"max_len {max_len}, d_model {d_model}"
         got = student(max_len, d_model)
-        _tensor(fn, got, "the encoding", (max_len, d_model), dtype, context)
+        tm.as_tensor(
+            got, "the encoding", fn, (max_len, d_model), dtype, context
+        )
         got = got.detach().double().numpy()
         expected = _pe(max_len, d_model)
         if np.allclose(got, expected, rtol=0, atol=2e-4):
@@ -632,9 +613,11 @@ def _mha_empty_rows(module, state, h, g, N, L, S, E):
         f"embed_dim {E}, num_heads {h}, a mask (N, L, S) = {(N, L, S)} "
         "with a query row that may attend to nothing"
     )
-    out = _tensor(fn, result[0], "output", (N, L, E), torch.float64, context)
-    weights = _tensor(
-        fn, result[1], "weights", (N, L, S), torch.float64, context
+    out = tm.as_tensor(
+        result[0], "output", fn, (N, L, E), torch.float64, context
+    )
+    weights = tm.as_tensor(
+        result[1], "weights", fn, (N, L, S), torch.float64, context
     )
     ref_in = [t.clone().requires_grad_() for t in tensors]
     ref_out, ref_weights = _mha_formula(state, h, *ref_in, mask)

@@ -295,7 +295,10 @@ def same_parameters(module, reference, fn):
         fail(f"{fn}: load_state_dict of the torch module failed: {error}")
 
 
-def as_tensor(value, name, fn, shape, dtype=torch.float64):
+def as_tensor(value, name, fn, shape, dtype=torch.float64, context=None):
+    """A returned tensor, after checking its type, shape, dtype and that it
+    holds no NaN; ``context`` (the inputs) goes into the messages."""
+    where = f" for {context}" if context else ""
     if not isinstance(value, torch.Tensor):
         fail(
             f"{fn}: {name} should be a torch.Tensor, got "
@@ -304,13 +307,15 @@ def as_tensor(value, name, fn, shape, dtype=torch.float64):
     if tuple(value.shape) != tuple(shape):
         fail(
             f"{fn}: {name} has shape {tuple(value.shape)}, expected "
-            f"{tuple(shape)}."
+            f"{tuple(shape)}{where}."
         )
     if value.dtype != dtype:
         fail(
             f"{fn}: {name} is {value.dtype} for {dtype} inputs; work in "
             "the dtype you are given."
         )
+    if torch.isnan(value).any():
+        fail(f"{fn}: {name} contains NaN{where}.")
     return value
 
 
