@@ -30,15 +30,8 @@ a few seconds, to check that everything works; its results are meaningless
 and go to a temporary file unless ``--out`` says otherwise.
 """
 
-import argparse
-import datetime
-import json
 import math
-import os
-import platform
-import shlex
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -51,6 +44,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from seqbook.data import adding_problem, copy_memory  # noqa: E402
+from common import arguments, write_record  # noqa: E402
 
 DEFAULT_OUT = REPO / "book" / "data" / "long_range.json"
 MODELS = ("rnn", "lstm", "gru")
@@ -357,85 +351,18 @@ def run(settings, seed):
     return results
 
 
-def command_line():
-    """The command as typed from the repository root, for the record."""
-    python = Path(sys.executable)
-    try:
-        python = python.relative_to(REPO)
-    except ValueError:
-        python = Path(python.name)
-    script = Path(sys.argv[0]).resolve()
-    try:
-        script = script.relative_to(REPO)
-    except ValueError:
-        pass
-    return shlex.join([str(python), str(script), *sys.argv[1:]])
-
-
 def main():
     """Parse the command line, run the experiment, write the JSON record."""
-    parser = argparse.ArgumentParser(
-        description="Train RNN, LSTM and GRU on the adding problem and the "
-        "copy-memory task for growing lengths; write the results as JSON."
+    args = arguments(
+        "Train RNN, LSTM and GRU on the adding problem and the copy-memory "
+        "task for growing lengths; write the results as JSON.",
+        DEFAULT_OUT,
+        seed_help="base seed",
     )
-    parser.add_argument(
-        "--quick",
-        action="store_true",
-        help="tiny smoke run (seconds); results are meaningless",
-    )
-    parser.add_argument(
-        "--out",
-        type=Path,
-        default=None,
-        help=f"output JSON (default {DEFAULT_OUT.relative_to(REPO)}, or a "
-        "temporary file with --quick)",
-    )
-    parser.add_argument("--seed", type=int, default=0, help="base seed")
-    parser.add_argument(
-        "--threads",
-        type=int,
-        default=1,
-        help="torch threads (1 is fastest for these small tensors)",
-    )
-    args = parser.parse_args()
-    if args.out is None:
-        args.out = (
-            Path(tempfile.gettempdir()) / "long_range_quick.json"
-            if args.quick
-            else DEFAULT_OUT
-        )
-    torch.set_num_threads(args.threads)
     settings = QUICK if args.quick else FULL
-
     start = time.perf_counter()
     results = run(settings, args.seed)
-    total_seconds = time.perf_counter() - start
-
-    record = {
-        "command": command_line(),
-        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(
-            timespec="seconds"
-        ),
-        "quick": args.quick,
-        "seed": args.seed,
-        "threads": args.threads,
-        "versions": {
-            "python": platform.python_version(),
-            "torch": torch.__version__,
-            "numpy": np.__version__,
-        },
-        "machine": {
-            "platform": platform.platform(),
-            "processor": platform.processor() or platform.machine(),
-            "cpu_count": os.cpu_count(),
-        },
-        "settings": settings,
-        "total_seconds": total_seconds,
-        "results": results,
-    }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(record, indent=1) + "\n")
-    print(f"{total_seconds / 60:.1f} minutes; results written to {args.out}")
+    write_record(args, settings, time.perf_counter() - start, results=results)
 
 
 if __name__ == "__main__":

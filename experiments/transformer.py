@@ -37,13 +37,7 @@ a few seconds, to check that everything works; its results are meaningless
 and go to a temporary file unless ``--out`` says otherwise.
 """
 
-import argparse
-import datetime
-import json
-import os
-import platform
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -57,11 +51,13 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "experiments"))
 
 from seqbook.translation import NumberTranslation  # noqa: E402
+from common import arguments, write_record  # noqa: E402
 from translation import FULL as TRANSLATION  # noqa: E402
 from translation import (  # noqa: E402
     LuongSeq2Seq,
-    command_line,
+    accuracy_by_length,
     exact_match,
+    print_summary,
     rounded,
 )
 from translation import translate as translate_rnn  # noqa: E402
@@ -417,28 +413,6 @@ def train_one(kind, task, settings, seed, bar):
     return result
 
 
-def accuracy_by_length(task, results):
-    """Test exact match for groups of source lengths, for the log."""
-    lengths = np.array([len(e.split()) for e, _ in task.test])
-    groups = [(1, 4), (5, 8), (9, 12), (13, 16), (17, 19)]
-    summary = {}
-    for kind, result in results.items():
-        correct = np.array(
-            [
-                t == k
-                for t, (_, k) in zip(result["test_translations"], task.test)
-            ]
-        )
-        summary[kind] = {
-            f"{lo}-{hi}": round(
-                float(correct[(lengths >= lo) & (lengths <= hi)].mean()), 4
-            )
-            for lo, hi in groups
-            if ((lengths >= lo) & (lengths <= hi)).any()
-        }
-    return summary
-
-
 def run(settings, seed, models):
     """Train and evaluate the models; returns the results as a dict."""
     task = NumberTranslation(**settings["data"])
@@ -464,93 +438,36 @@ def run(settings, seed, models):
 
 
 def main():
-    parser = argparse.ArgumentParser(
-        description="Train a tiny Transformer and a GRU encoder-decoder "
-        "with attention on English-to-Korean number translation; write "
-        "the results as JSON."
-    )
-    parser.add_argument(
-        "--quick",
-        action="store_true",
-        help="tiny smoke run (seconds); results are meaningless",
-    )
-    parser.add_argument(
-        "--out",
-        type=Path,
-        default=None,
-        help="output JSON (default "
-        f"{DEFAULT_OUT.relative_to(REPO)}, or a temporary "
-        "file with --quick)",
-    )
-    parser.add_argument(
-        "--models",
-        nargs="+",
-        choices=MODELS,
-        default=list(MODELS),
-        help="the models to train (default: all)",
-    )
-    parser.add_argument(
-        "--seed",
-        type=int,
-        default=0,
-        help="seed of the weights and the batch order",
-    )
-    parser.add_argument(
-        "--threads",
-        type=int,
-        default=1,
-        help="torch threads (1 is fastest for these small tensors, and "
-        "the same for every model keeps the times comparable)",
-    )
-    args = parser.parse_args()
-    if args.out is None:
-        args.out = (
-            Path(tempfile.gettempdir()) / "transformer_quick.json"
-            if args.quick
-            else DEFAULT_OUT
+    def models(parser):
+        parser.add_argument(
+            "--models",
+            nargs="+",
+            choices=MODELS,
+            default=list(MODELS),
+            help="the models to train (default: all)",
         )
-    torch.set_num_threads(args.threads)
-    settings = QUICK if args.quick else FULL
 
+    args = arguments(
+        "Train a tiny Transformer and a GRU encoder-decoder with attention "
+        "on English-to-Korean number translation; write the results as "
+        "JSON.",
+        DEFAULT_OUT,
+        threads_help="torch threads (1 is fastest for these small tensors, "
+        "and the same for every model keeps the times comparable)",
+        more=models,
+    )
+    settings = QUICK if args.quick else FULL
     start = time.perf_counter()
     results, summary = run(settings, args.seed, args.models)
-    total_seconds = time.perf_counter() - start
-
-    record = {
-        "command": command_line(),
-        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(
-            timespec="seconds"
-        ),
-        "quick": args.quick,
-        "seed": args.seed,
-        "threads": args.threads,
-        "versions": {
-            "python": platform.python_version(),
-            "torch": torch.__version__,
-            "numpy": np.__version__,
-        },
-        "machine": {
-            "platform": platform.platform(),
-            "processor": platform.processor() or platform.machine(),
-            "cpu_count": os.cpu_count(),
-        },
-        "settings": settings,
-        "total_seconds": round(total_seconds, 1),
-        "models": list(args.models),
-        "accuracy_by_length": summary,
-        "results": results,
-    }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(
-        json.dumps(record, indent=1, ensure_ascii=False) + "\n",
-        encoding="utf-8",
+    print_summary(summary)
+    write_record(
+        args,
+        settings,
+        time.perf_counter() - start,
+        models=list(args.models),
+        accuracy_by_length=summary,
+        results=results,
     )
-    for kind, groups in summary.items():
-        print(
-            f"{kind:25s}",
-            "  ".join(f"{g}: {a:.3f}" for g, a in groups.items()),
-        )
-    print(f"{total_seconds / 60:.1f} minutes; results written to {args.out}")
 
 
 if __name__ == "__main__":

@@ -37,14 +37,7 @@ a few seconds, to check that everything works; its results are meaningless
 and go to a temporary file unless ``--out`` says otherwise.
 """
 
-import argparse
-import datetime
-import json
-import os
-import platform
-import shlex
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -58,6 +51,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from seqbook.translation import NumberTranslation  # noqa: E402
+from common import arguments, write_record  # noqa: E402
 
 DEFAULT_OUT = REPO / "book" / "data" / "translation.json"
 MODELS = ("seq2seq", "seq2seq_reversed", "luong", "bahdanau")
@@ -489,101 +483,33 @@ def accuracy_by_length(task, results):
     return summary
 
 
-def command_line():
-    """The command as typed from the repository root, for the record."""
-    python = Path(sys.executable)
-    try:
-        python = python.relative_to(REPO)
-    except ValueError:
-        python = Path(python.name)
-    script = Path(sys.argv[0]).resolve()
-    try:
-        script = script.relative_to(REPO)
-    except ValueError:
-        pass
-    return shlex.join([str(python), str(script), *sys.argv[1:]])
+def print_summary(summary):
+    """Exact match by input length, a line per model."""
+    for kind, groups in summary.items():
+        print(
+            f"{kind:25s}",
+            "  ".join(f"{g}: {a:.3f}" for g, a in groups.items()),
+        )
 
 
 def main():
-    parser = argparse.ArgumentParser(
-        description="Train GRU encoder-decoders with and without attention "
-        "on English-to-Korean number translation; write the results as "
-        "JSON."
+    args = arguments(
+        "Train GRU encoder-decoders with and without attention on "
+        "English-to-Korean number translation; write the results as JSON.",
+        DEFAULT_OUT,
     )
-    parser.add_argument(
-        "--quick",
-        action="store_true",
-        help="tiny smoke run (seconds); results are meaningless",
-    )
-    parser.add_argument(
-        "--out",
-        type=Path,
-        default=None,
-        help="output JSON (default "
-        f"{DEFAULT_OUT.relative_to(REPO)}, or a temporary "
-        "file with --quick)",
-    )
-    parser.add_argument(
-        "--seed",
-        type=int,
-        default=0,
-        help="seed of the weights and the batch order",
-    )
-    parser.add_argument(
-        "--threads",
-        type=int,
-        default=1,
-        help="torch threads (1 is fastest for these small tensors)",
-    )
-    args = parser.parse_args()
-    if args.out is None:
-        args.out = (
-            Path(tempfile.gettempdir()) / "translation_quick.json"
-            if args.quick
-            else DEFAULT_OUT
-        )
-    torch.set_num_threads(args.threads)
     settings = QUICK if args.quick else FULL
-
     start = time.perf_counter()
     results, summary = run(settings, args.seed)
-    total_seconds = time.perf_counter() - start
-
-    record = {
-        "command": command_line(),
-        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(
-            timespec="seconds"
-        ),
-        "quick": args.quick,
-        "seed": args.seed,
-        "threads": args.threads,
-        "versions": {
-            "python": platform.python_version(),
-            "torch": torch.__version__,
-            "numpy": np.__version__,
-        },
-        "machine": {
-            "platform": platform.platform(),
-            "processor": platform.processor() or platform.machine(),
-            "cpu_count": os.cpu_count(),
-        },
-        "settings": settings,
-        "total_seconds": round(total_seconds, 1),
-        "models": list(MODELS),
-        "accuracy_by_length": summary,
-        "results": results,
-    }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(
-        json.dumps(record, indent=1, ensure_ascii=False) + "\n",
-        encoding="utf-8",
+    print_summary(summary)
+    write_record(
+        args,
+        settings,
+        time.perf_counter() - start,
+        models=list(MODELS),
+        accuracy_by_length=summary,
+        results=results,
     )
-    for kind, groups in summary.items():
-        print(
-            f"{kind:17s}",
-            "  ".join(f"{g}: {a:.3f}" for g, a in groups.items()),
-        )
-    print(f"{total_seconds / 60:.1f} minutes; results written to {args.out}")
 
 
 if __name__ == "__main__":
