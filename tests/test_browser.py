@@ -27,9 +27,9 @@ from pathlib import Path
 from urllib.parse import urldefrag, urljoin, urlparse
 
 import pytest
-import yaml
 
 from submissions import REPO
+from test_book import toc_files
 
 CHROMIUM = Path("/usr/bin/chromium")
 APT_PACKAGES = ["chromium", "chromium-driver"]
@@ -37,23 +37,6 @@ APT_PACKAGES = ["chromium", "chromium-driver"]
 APT_OPTIONAL = ["fonts-noto-cjk"]
 SCREENSHOTS = REPO / "_build" / "screenshots"
 LOCAL_HOSTS = {"127.0.0.1", "localhost"}
-
-
-def toc_pages():
-    """Every page of _toc.yml in reading order (parts, chapters, sections)."""
-    toc = yaml.safe_load((REPO / "_toc.yml").read_text())
-    pages = [toc["root"]]
-
-    def walk(entries):
-        for entry in entries:
-            if "file" in entry:
-                pages.append(entry["file"])
-            walk(entry.get("sections", []))
-            walk(entry.get("chapters", []))
-
-    walk(toc.get("parts", []))
-    walk(toc.get("chapters", []))
-    return pages
 
 
 def _apt_get(*args):
@@ -247,7 +230,7 @@ def visits(browser, site):
     # A loaded CI machine is slow to render the long pages.
     page.set_default_timeout(120_000)
     records = {}
-    for name in toc_pages():
+    for name in toc_files():
         stem = name.split("/")[-1]
         records[name] = visit(
             page, name, site + f"{name}.html", SCREENSHOTS / f"{stem}.png"
@@ -256,7 +239,7 @@ def visits(browser, site):
     return records
 
 
-PAGES = toc_pages()
+PAGES = toc_files()
 
 
 @pytest.mark.parametrize("name", PAGES)
