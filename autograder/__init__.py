@@ -3,7 +3,23 @@
 ``python -m autograder release`` generates the student notebooks in
 ``notebooks/`` from the sources in ``solutions/``;
 ``python -m autograder grade ASSIGNMENT SUBMISSIONS_DIR --out CSV`` grades a
-class. nbgrader's course folder and gradebook live in ``autograder/_course``
-and the per-submission work folders in ``autograder/_grading`` (neither is
-committed).
+class. Three processes, each with a package of its own, and a line
+between them that the layout shows:
+
+- the parent, :mod:`autograder.batch`: intake of the submitted files,
+  the journal, the job pool, the CSV, the feedback pages, the summary;
+  it keeps every state;
+- the worker, :mod:`autograder.worker`: one submission at a time, in its
+  own nbgrader course, its kernel boxed (sandboxed where the machine
+  allows) and limited; it shares only :mod:`autograder.job` with the
+  parent;
+- the student's kernel, which gets the kernel side of
+  :mod:`autograder.judge` and nothing else; the judge's side runs the
+  checks of :mod:`autograder.checks` in the worker and gives the verdicts.
+
+:mod:`autograder.course` says where the course's files live and how
+nbgrader sees them; :mod:`autograder.notebooks` reads the source
+notebooks. nbgrader's course folder and gradebook live in
+``autograder/_course`` and the per-submission work folders in
+``autograder/_grading`` (neither is committed).
 """

@@ -1,36 +1,51 @@
-"""Command line of the course's grading tools (``python -m autograder``)."""
+"""Command line of the course's grading tools (``python -m autograder``).
+
+- ``release``: the student notebooks from the source notebooks;
+- ``grade``: a class's submissions (:mod:`autograder.batch`);
+- ``gradebook``: several assignments' grades in one LMS gradebook.
+"""
 
 import argparse
 import sys
 from pathlib import Path
 
 from autograder import course
+from autograder.job import Limits, parse_size
 
 
-def _release(args):
+def cmd_release(args):
     names = args.assignments or course.assignments()
     for path in course.release(names):
         print(f"wrote {path.relative_to(course.REPO)}")
     return 0
 
 
-def _grade(args):
-    from autograder.grading import GraderBusy, Interrupted, grade, parse_size
+def grade_options(args):
+    """The GradeOptions of a parsed ``grade`` command line."""
+    from autograder.batch import GradeOptions
 
-    try:
-        grade(
-            args.assignment,
-            args.submissions,
-            args.out,
-            jobs=args.jobs,
+    return GradeOptions(
+        assignment=args.assignment,
+        submissions=args.submissions,
+        out=args.out,
+        jobs=max(1, int(args.jobs)),
+        limits=Limits(
             cell_timeout=args.cell_timeout,
             notebook_timeout=args.timeout,
-            feedback_dir=args.feedback,
-            progress=not args.quiet,
             memory_limit=parse_size(args.memory_limit),
             max_output=parse_size(args.max_output),
-            regrade=args.regrade,
-        )
+        ),
+        feedback_dir=args.feedback,
+        progress=not args.quiet,
+        regrade=args.regrade,
+    )
+
+
+def cmd_grade(args):
+    from autograder.batch import GraderBusy, Interrupted, grade_class
+
+    try:
+        grade_class(grade_options(args))
     except (ValueError, FileNotFoundError, GraderBusy) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
@@ -39,8 +54,8 @@ def _grade(args):
     return 0
 
 
-def _gradebook(args):
-    from autograder.grading import gradebook
+def cmd_gradebook(args):
+    from autograder.gradebook import gradebook
 
     try:
         rows, maxima = gradebook(args.csvs, args.out, max_row=args.max_row)
@@ -56,8 +71,6 @@ def _gradebook(args):
 
 
 def _size(text):
-    from autograder.grading import parse_size
-
     try:
         parse_size(text)
     except ValueError as error:
@@ -65,13 +78,7 @@ def _size(text):
     return text
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(
-        prog="python -m autograder",
-        description="Release and grade the course's assignments (nbgrader).",
-    )
-    sub = parser.add_subparsers(dest="command", required=True)
-
+def _release_parser(sub):
     release = sub.add_parser(
         "release",
         help="generate notebooks/<name>/<name>.ipynb from "
@@ -80,8 +87,30 @@ def main(argv=None):
     release.add_argument(
         "assignments", nargs="*", help="assignment names (default: all)"
     )
-    release.set_defaults(run=_release)
+    release.set_defaults(run=cmd_release)
 
+
+# (flag, type, default, help) of grade's limits.
+LIMIT_FLAGS = [
+    ("--cell-timeout", int, 60, "seconds one cell may run (default 60)"),
+    ("--timeout", int, 300, "seconds a whole notebook may run (default 300)"),
+    (
+        "--memory-limit",
+        _size,
+        "4G",
+        "memory one notebook's kernel may use (RLIMIT_DATA), e.g. 4G or "
+        "1500M; 0 for none (default 4G)",
+    ),
+    (
+        "--max-output",
+        _size,
+        "1M",
+        "output one cell may show, the rest is cut (default 1M)",
+    ),
+]
+
+
+def _grade_parser(sub):
     grade = sub.add_parser("grade", help="grade a class's submissions")
     grade.add_argument("assignment", help="e.g. rnn")
     grade.add_argument(
@@ -99,37 +128,14 @@ def main(argv=None):
         default=1,
         help="submissions graded at once (default 1)",
     )
-    grade.add_argument(
-        "--cell-timeout",
-        type=int,
-        default=60,
-        help="seconds one cell may run (default 60)",
-    )
-    grade.add_argument(
-        "--timeout",
-        type=int,
-        default=300,
-        help="seconds a whole notebook may run (default 300)",
-    )
+    for flag, kind, default, text in LIMIT_FLAGS:
+        grade.add_argument(flag, type=kind, default=default, help=text)
     grade.add_argument(
         "--feedback",
         type=Path,
         default=None,
         help="folder of the feedback pages (default: "
         "feedback/<assignment>/ beside the CSV)",
-    )
-    grade.add_argument(
-        "--memory-limit",
-        type=_size,
-        default="4G",
-        help="memory one notebook's kernel may use (RLIMIT_DATA), e.g. "
-        "4G or 1500M; 0 for none (default 4G)",
-    )
-    grade.add_argument(
-        "--max-output",
-        type=_size,
-        default="1M",
-        help="output one cell may show, the rest is cut (default 1M)",
     )
     grade.add_argument(
         "--regrade",
@@ -140,8 +146,10 @@ def main(argv=None):
     grade.add_argument(
         "--quiet", action="store_true", help="no progress bar or summary"
     )
-    grade.set_defaults(run=_grade)
+    grade.set_defaults(run=cmd_grade)
 
+
+def _gradebook_parser(sub):
     book = sub.add_parser(
         "gradebook",
         help="combine grade CSVs of several assignments into one "
@@ -162,7 +170,17 @@ def main(argv=None):
         help="also write the max scores as the first row, student_id "
         "'max_score'",
     )
-    book.set_defaults(run=_gradebook)
+    book.set_defaults(run=cmd_gradebook)
 
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(
+        prog="python -m autograder",
+        description="Release and grade the course's assignments (nbgrader).",
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    _release_parser(sub)
+    _grade_parser(sub)
+    _gradebook_parser(sub)
     args = parser.parse_args(argv)
     return args.run(args)

@@ -20,11 +20,17 @@ GRADING = REPO / "autograder" / "_grading"
 ORDER = ["rnn", "lstm", "gru", "seq2seq", "attention", "self_attention"]
 
 
-def assignments():
+def source_path(assignment, source=None):
+    """The source notebook of ``assignment`` in the folder ``source``
+    (default: the course's ``solutions/``)."""
+    return Path(source or SOLUTIONS) / assignment / f"{assignment}.ipynb"
+
+
+def assignments(source=None):
     """Names of the assignments that have a source notebook, in order."""
     found = [
         p.parent.name
-        for p in SOLUTIONS.glob("*/*.ipynb")
+        for p in Path(source or SOLUTIONS).glob("*/*.ipynb")
         if p.stem == p.parent.name
     ]
     return sorted(
@@ -32,18 +38,19 @@ def assignments():
     )
 
 
-def nbgrader_config(root, cell_timeout=60, kernel_ipc=None):
+def nbgrader_config(root, cell_timeout=60, kernel_ipc=None, source=None):
     """nbgrader configuration for a course folder at ``root``.
 
     kernel_ipc: a path prefix for the kernel's sockets, to talk to it over
     Unix sockets instead of TCP (a sandboxed kernel has no network).
+    source: the folder of the source notebooks (default ``solutions/``).
     """
     c = Config()
     if kernel_ipc:
         c.KernelManager.transport = "ipc"
         c.KernelManager.ip = str(kernel_ipc)
     c.CourseDirectory.root = str(root)
-    c.CourseDirectory.source_directory = str(SOLUTIONS)
+    c.CourseDirectory.source_directory = str(source or SOLUTIONS)
     c.CourseDirectory.release_directory = "release"
     c.CourseDirectory.db_url = f"sqlite:///{Path(root) / 'gradebook.db'}"
     c.CourseDirectory.course_id = "sequence-models"
@@ -67,7 +74,9 @@ def quiet_nbgrader():
         logging.getLogger(name).setLevel(logging.ERROR)
 
 
-def _api(root, **kwargs):
+def nbgrader_api(root, **kwargs):
+    """nbgrader's API on the course folder ``root`` (``nbgrader_config``'s
+    keywords)."""
     from nbgrader.apps import NbGraderAPI
     from nbgrader.coursedir import CourseDirectory
 
@@ -76,7 +85,7 @@ def _api(root, **kwargs):
     return NbGraderAPI(coursedir=coursedir, config=config)
 
 
-def generate_release(name, root=COURSE):
+def generate_release(name, root=COURSE, source=None):
     """Run nbgrader generate_assignment for ``name``; return the notebook path.
 
     The release is written into ``root/release/name/`` and the gradebook at
@@ -85,8 +94,9 @@ def generate_release(name, root=COURSE):
     root = Path(root)
     root.mkdir(parents=True, exist_ok=True)
     quiet_nbgrader()
+    api = nbgrader_api(root, source=source)
     with contextlib.redirect_stdout(io.StringIO()):
-        result = _api(root).generate_assignment(name, force=True, create=True)
+        result = api.generate_assignment(name, force=True, create=True)
     if not result["success"]:
         raise RuntimeError(
             f"nbgrader generate_assignment {name} failed:\n{result['log']}"
@@ -110,7 +120,7 @@ def release(names=None, dest=RELEASE, root=COURSE):
     """Generate the student notebooks of ``names`` (default: all) in dest."""
     written = []
     for name in names or assignments():
-        if not (SOLUTIONS / name / f"{name}.ipynb").exists():
+        if not source_path(name).exists():
             raise FileNotFoundError(
                 f"no source notebook solutions/{name}/{name}.ipynb"
             )
@@ -128,8 +138,9 @@ def gradebook_path(root=COURSE):
     return Path(root) / "gradebook.db"
 
 
-def ensure_gradebook(name, root=COURSE):
-    """The master gradebook knows ``name``; generate it if it does not."""
+def ensure_gradebook(name, root=COURSE, source=None):
+    """The master gradebook knows ``name``, as its source notebook now
+    is; generate it if it does not."""
     from nbgrader.api import Gradebook, MissingEntry
 
     db = gradebook_path(root)
@@ -140,10 +151,10 @@ def ensure_gradebook(name, root=COURSE):
                 fresh = True
             except MissingEntry:
                 fresh = False
-        source = SOLUTIONS / name / f"{name}.ipynb"
-        if fresh and db.stat().st_mtime >= source.stat().st_mtime:
+        changed = source_path(name, source).stat().st_mtime
+        if fresh and db.stat().st_mtime >= changed:
             return db
-    generate_release(name, root=root)
+    generate_release(name, root=root, source=source)
     return db
 
 

@@ -34,7 +34,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(REPO), str(REPO / "tests")]
 
 from autograder import course  # noqa: E402
-from autograder.grading import graded_cells  # noqa: E402
+from autograder.notebooks import graded_cells  # noqa: E402
 from mutants import MUTANTS  # noqa: E402
 from submissions import make_submission, solution_sources  # noqa: E402
 

@@ -51,7 +51,14 @@ get_ipython()._showtraceback = lambda *a, **k: None
 """,
     "patches_the_checks": """
 import autograder.judge
+import autograder.judge.client
+import autograder.judge.protocol
 autograder.judge.check = lambda *a, **k: None
+autograder.judge.client.check = lambda *a, **k: None
+autograder.judge.client.KernelEnd.serve_until_return = (
+    lambda self: {"passed": True}
+)
+autograder.judge.protocol.CheckFailure = type("Harmless", (Exception,), {})
 try:
     import autograder.checks.rnn as _c
     for _name in dir(_c):
@@ -105,6 +112,8 @@ import glob, os, socket
 found = []
 for pattern in ["{repo}/solutions/*/*.ipynb",
                 "{repo}/autograder/checks/rnn.py",
+                "{repo}/autograder/judge/server.py",
+                "{repo}/autograder/batch/journal.py",
                 "{repo}/autograder/_course/gradebook.db", "{repo}/.git/HEAD",
                 "{subs}/*/rnn/rnn.ipynb", "{grades}/*", "{grades}/*/*/*",
                 "/tmp/seqbook-sbx-*/work/*.ipynb",
@@ -292,7 +301,7 @@ def test_edited_cells_change_nothing(adversarial, student):
 
 
 def test_nothing_secret_is_reachable_from_the_kernel(adversarial):
-    from autograder.worker import sandbox_available
+    from autograder.worker.box import sandbox_available
 
     assert sandbox_available(), (
         "kernels cannot be sandboxed on this machine (needs root and Linux "

@@ -18,7 +18,7 @@ import sys
 import pytest
 
 from autograder import course
-from autograder.grading import graded_cells
+from autograder.notebooks import graded_cells
 from mutants import MUTANTS
 from submissions import REPO, make_submission, solution_sources
 

@@ -21,7 +21,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from autograder.grading import graded_cells, prepare_notebook
+from autograder.batch.intake import prepare_notebook
+from autograder.notebooks import graded_cells
 from submissions import REPO, make_submission, solution_sources
 
 MB = 2**20

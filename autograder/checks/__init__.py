@@ -6,14 +6,15 @@ test cell. A check takes the student's function, runs it on generic inputs
 with an independent reference (torch.nn modules, torch autograd, brute
 force) and raises :class:`CheckFailure` with a message that names the likely
 problem. The hidden parts of the assignments' test cells call these
-functions; this package is not part of what students install.
+functions; this package runs in the judge (the grading worker), never in
+the student's kernel, and is not part of what students install.
 """
 
 import numpy as np
 
-
-class CheckFailure(AssertionError):
-    """A check found a wrong answer; the message says what is wrong."""
+# The failure the judge reports (defined with the wire format, which the
+# kernel side has without the checks).
+from autograder.judge.protocol import CheckFailure as CheckFailure
 
 
 def fail(message):

@@ -1,8 +1,10 @@
 """Start a grading kernel in a sandbox (Linux, run as root by the worker).
 
-The worker points the ``python3`` kernelspec of a grading run at
-``python -m autograder.sandbox -f CONNECTION_FILE``; this launcher reads its
-settings from the environment variable ``SEQBOOK_SANDBOX`` (JSON), then:
+The worker's box (:mod:`autograder.worker.box`) points the ``python3``
+kernelspec of a grading run at ``python .../worker/sandbox.py -f
+CONNECTION_FILE``; this launcher, which imports nothing of ``autograder``,
+reads its settings from the environment variable ``SEQBOOK_SANDBOX``
+(JSON), then:
 
 - moves the kernel into new mount and network namespaces: no network at
   all, not even loopback (the kernel talks to nbgrader and to the judge over
@@ -11,7 +13,8 @@ settings from the environment variable ``SEQBOOK_SANDBOX`` (JSON), then:
   checks, tests, git history), the master gradebook, the class's
   submissions and grades, and every other grading run, by mounting empty
   file systems over them; the kernel keeps the course library it needs and
-  the judge's client, and its own working folder (its "box", a folder only
+  the kernel side of the judge (the grader's package is replaced by a copy
+  of that side alone), and its own working folder (its "box", a folder only
   its own user may enter);
 - drops root for a user id of its own (so it cannot undo any of this, nor
   read another kernel's memory), (the worker then sets its memory limit);

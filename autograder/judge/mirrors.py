@@ -1,23 +1,32 @@
-"""The judge's side of autograder.judge that needs torch: mirrors of the
-student's modules, and a kernel call as a ``torch.autograd.Function``.
-Kept apart so that the kernel's side of the judge imports torch only when
-the notebook uses it."""
+"""Mirrors of the student's modules, and a kernel call as a
+``torch.autograd.Function``.
+
+Judge side. A :class:`RemoteModule` holds the same submodules,
+parameters and buffers as the student's module, so torch's own tools
+(``state_dict``, ``load_state_dict``, ``double()``, autograd) work on the
+judge's side; calling it runs the student's forward in the kernel with
+the mirror's current values. Imports torch, which the protocol and the
+kernel side take only when a notebook uses it; it reaches the channel
+only through the object it is given.
+"""
 
 import torch
 
-from autograder.judge import (
+from autograder.judge.protocol import (
     JudgeError,
-    _flat_tensors,
-    _tensor_from,
-    _tensor_payload,
+    flat_tensors,
+    tensor_from,
+    tensor_payload,
 )
 
 
-class _RemoteCall:
+class RemoteCall:
     """A kernel call as a torch.autograd.Function."""
 
     @staticmethod
-    def run(channel, message, inputs, params, args, kwargs):
+    def run(channel, message, leaves, args, kwargs):
+        """Call the kernel with ``message``; ``leaves``: the tensors it
+        is differentiable in (inputs, then parameters)."""
         state = {}
 
         class Call(torch.autograd.Function):
@@ -26,7 +35,7 @@ class _RemoteCall:
                 reply = channel.request(message)
                 state["value"] = channel.decode(reply["value"])
                 state["reply"] = reply
-                flat = _flat_tensors(state["value"])
+                flat = flat_tensors(state["value"])
                 state["flat"] = flat
                 outs = tuple(t.clone() for t in flat)
                 for t in outs:
@@ -45,19 +54,19 @@ class _RemoteCall:
                         "op": "backward",
                         "call": message["call"],
                         "grads": [
-                            None if g is None else {"tt": _tensor_payload(g)}
+                            None if g is None else {"tt": tensor_payload(g)}
                             for g in grads[:-1]
                         ],
                     }
                 )
                 got = [
-                    None if g is None else _tensor_from(g["tt"])
+                    None if g is None else tensor_from(g["tt"])
                     for g in reply["value"]
                 ]
-                if len(got) != len(inputs) + len(params):
+                if len(got) != len(leaves):
                     raise JudgeError("wrong number of gradients")
                 out = []
-                for tensor, g in zip(inputs + params, got):
+                for tensor, g in zip(leaves, got):
                     if g is not None:
                         if g.shape != tensor.shape:
                             raise JudgeError("gradient of the wrong shape")
@@ -65,7 +74,7 @@ class _RemoteCall:
                     out.append(g)
                 return tuple(out)
 
-        outs = Call.apply(*inputs, *params)[:-1]
+        outs = Call.apply(*leaves)[:-1]
         channel.write_back(args, kwargs, state["reply"])
         replacement = iter(outs)
         return _replace_tensors(state["value"], replacement)
@@ -99,7 +108,7 @@ class RemoteModule(torch.nn.Module):
         self._sent = {}
         self.training = bool(description.get("training", True))
         for name, payload in description["params"].items():
-            tensor = _tensor_from(payload)
+            tensor = tensor_from(payload)
             self.register_parameter(
                 name,
                 torch.nn.Parameter(
@@ -107,7 +116,7 @@ class RemoteModule(torch.nn.Module):
                 ),
             )
         for name, payload in description["buffers"].items():
-            self.register_buffer(name, _tensor_from(payload))
+            self.register_buffer(name, tensor_from(payload))
         for name, child in description["children"].items():
             self.add_module(name, channel.module(child))
         for name, p in self.named_parameters():
@@ -133,12 +142,12 @@ class RemoteModule(torch.nn.Module):
         for name, p in self.named_parameters():
             signature = _signature(p)
             if self._sent.get(("p", name)) != signature:
-                params[name] = _tensor_payload(p)
+                params[name] = tensor_payload(p)
                 self._sent[("p", name)] = signature
         for name, b in self.named_buffers():
             signature = _signature(b)
             if self._sent.get(("b", name)) != signature:
-                buffers[name] = _tensor_payload(b)
+                buffers[name] = tensor_payload(b)
                 self._sent[("b", name)] = signature
         training = {n: m.training for n, m in self.named_modules()}
         return {"params": params, "buffers": buffers, "training": training}

@@ -1,0 +1,203 @@
+"""Grade a class: one row per student, whatever their notebooks hold.
+
+The parent's side of ``python -m autograder grade``, in the order the data
+flows:
+
+1. ``intake``: the student folders, and each notebook checked before any
+   kernel starts; missing, unreadable, foreign and oversized notebooks
+   get their status here, the others a gradable copy;
+2. ``journal``: results of earlier runs whose notebook and assignment are
+   unchanged are reused (unless ``regrade``);
+3. ``pool``: the jobs go to the workers (``--jobs`` processes of
+   :mod:`autograder.worker`, each in a process group of its own with a
+   time limit for the whole notebook; in the kernel, a memory limit and
+   a cap on output), and ``dispatch`` takes their outcomes back;
+4. ``ledger`` and ``outputs``: every outcome is appended to the journal
+   (flushed and fsync'ed) the moment it is known, and the CSV is
+   rewritten atomically; pages for what could not be graded;
+5. ``summary``: counts, scores, the slowest, what went wrong.
+
+Nothing is lost: Ctrl-C (or SIGTERM) stops the workers and their kernels,
+writes the CSV of what is done and raises :class:`Interrupted`; after
+``kill -9`` the journal holds every finished result (``session`` holds the
+lock, the signals and the run folder).
+"""
+
+import contextlib
+import shutil
+import signal
+import sys
+from pathlib import Path
+
+from autograder import course
+from autograder.batch import dispatch, intake, journal, session
+from autograder.batch.ledger import Assignment, Ledger
+from autograder.batch.options import GradeOptions
+from autograder.batch.pool import local_pool
+from autograder.batch.session import GraderBusy, Interrupted
+from autograder.batch.summary import print_summary
+from autograder.job import Job
+
+__all__ = ["GradeOptions", "GraderBusy", "Interrupted", "grade_class"]
+
+
+def grade_class(options):
+    """Grade every student folder of ``options.submissions``; write the
+    CSV ``options.out``. Returns the rows (dicts) written.
+
+    Results already in the journal (same student, same notebook bytes,
+    same assignment source) are reused unless ``options.regrade``. On
+    SIGINT or SIGTERM, stops the workers, writes the CSV of what is done
+    and raises :class:`Interrupted`.
+    """
+    _check_options(options)
+    lock_file = Path(options.out).with_name(Path(options.out).name + ".lock")
+    with contextlib.closing(session.lock(lock_file)):
+        with session.signals() as received:
+            try:
+                return _grade(options, received)
+            except KeyboardInterrupt:  # before grading began: nothing lost
+                print("\ninterrupted", file=sys.stderr)
+                signum = received[0] if received else signal.SIGINT
+                raise Interrupted(signum, 0, None) from None
+
+
+def _check_options(options):
+    known = course.assignments(options.source)
+    if options.assignment not in known:
+        raise ValueError(
+            f"unknown assignment {options.assignment!r}; the course has "
+            f"{', '.join(known)}"
+        )
+    if not Path(options.submissions).is_dir():
+        raise FileNotFoundError(f"no submissions folder {options.submissions}")
+
+
+def _grade(options, received):
+    master_db = session.master_gradebook(options.assignment, options.source)
+    students, ignored = intake.list_students(options.submissions)
+    previous, skipped = (
+        ({}, 0)
+        if options.regrade
+        else journal.read_journal(options.journal, options.assignment)
+    )
+    ledger = Ledger(
+        Assignment.read(options.assignment, options.source),
+        options,
+        students,
+        journal.Journal(options.journal),
+    )
+    run = None
+    try:
+        pending = _reuse(ledger, previous)
+        run = session.run_folder(options.assignment) if pending else None
+        todo = _intake(ledger, pending, run, master_db)
+        ledger.write_csv()
+        _report_intake(options, ledger, skipped, ignored)
+        if todo:
+            _dispatch(options, ledger, todo, run)
+    except KeyboardInterrupt:
+        _interrupted(ledger, received)
+    finally:
+        ledger.log.close()
+        if run is not None:
+            shutil.rmtree(run, ignore_errors=True)
+    ledger.write_csv()
+    if options.progress:
+        print_summary(ledger)
+    return [row for row, _ in ledger.ordered()]
+
+
+def _reuse(ledger, previous):
+    """Take every journalled result that still holds; the submissions
+    left to grade."""
+    pending = []
+    for student in ledger.students:
+        found = intake.submission(
+            ledger.options.submissions, student, ledger.options.assignment
+        )
+        old = previous.get(student)
+        if journal.reusable(
+            old, found.digest, ledger.assignment.key
+        ) and ledger.reuse(old):
+            continue
+        pending.append(found)
+    return pending
+
+
+def _intake(ledger, pending, run, master_db):
+    """A row now for each notebook that cannot be graded; a job for each
+    of the others (job -> (submission, what the intake changed))."""
+    options, todo = ledger.options, {}
+    for index, found in enumerate(pending):
+        key = f"s{index:04d}"
+        copy = run / "inputs" / f"{key}.ipynb"
+        status, detail = intake.prepare_notebook(
+            found.notebook, options.assignment, copy, options.source
+        )
+        if status:
+            outcome = {"status": status, "detail": detail, "seconds": 0.0}
+            ledger.finish(found, outcome)
+            continue
+        job = _job(options, key, found, copy, run, master_db)
+        todo[job] = (found, detail)
+    return todo
+
+
+def _job(options, key, found, copy, run, master_db):
+    work = run / "work" / key
+    return Job(
+        assignment=options.assignment,
+        student=key,
+        student_name=found.student,
+        notebook=str(copy.resolve()),
+        workdir=str(work),
+        result=str(work) + ".result.json",
+        master_db=str(master_db),
+        source=str(Path(options.source or course.SOLUTIONS).resolve()),
+        feedback=str((options.feedback / f"{found.student}.html").resolve()),
+        limits=options.limits,
+        out=str(Path(options.out).resolve()),
+        submissions=str(Path(options.submissions).resolve()),
+    )
+
+
+def _report_intake(options, ledger, skipped, ignored):
+    if ledger.reused:
+        options.say(
+            f"{len(ledger.reused)} of {len(ledger.students)} results reused "
+            f"from {options.journal} (--regrade to grade them again)"
+        )
+    if skipped:
+        options.say(f"{skipped} unreadable journal lines ignored")
+    if ignored:
+        options.say(f"not student folders, ignored: {', '.join(ignored)}")
+
+
+def _dispatch(options, ledger, todo, run):
+    def finish(kept, outcome):
+        found, note = kept
+        if note:
+            detail = outcome.get("detail", "")
+            outcome["detail"] = f"{detail}; {note}" if detail else note
+        ledger.finish(found, outcome)
+
+    size = min(max(1, int(options.jobs)), len(todo))
+    pool = local_pool(size, run, options.limits.notebook_timeout)
+    total = len(ledger.students)
+    bar = dispatch.progress_bar(options, total, total - len(todo))
+    dispatch.run_jobs(pool, todo, finish, bar)
+
+
+def _interrupted(ledger, received):
+    session.ignore_signals()
+    ledger.write_csv()
+    total, done = len(ledger.students), len(ledger.rows)
+    print(
+        f"\ninterrupted: {done} of {total} submissions have a grade in "
+        f"{ledger.options.out}, {total - done} remain; run the same "
+        "command again to grade only those",
+        file=sys.stderr,
+    )
+    signum = received[0] if received else signal.SIGINT
+    raise Interrupted(signum, done, total - done) from None

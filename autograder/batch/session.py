@@ -1,0 +1,114 @@
+"""One run of ``grade``: its lock, its signals, its run folder.
+
+Two graders writing the same CSV at once are refused (:func:`lock`);
+SIGINT and SIGTERM become ``KeyboardInterrupt`` in the main thread so
+that the batch saves what it has (:func:`signals`); each run grades in a
+private folder, and the folders of dead runs are removed
+(:func:`run_folder`).
+"""
+
+import contextlib
+import fcntl
+import os
+import shutil
+import signal
+import threading
+
+from autograder import course
+
+
+class GraderBusy(RuntimeError):
+    """Another grader is writing the same CSV."""
+
+
+class Interrupted(Exception):
+    """Grading stopped on SIGINT/SIGTERM after saving what was done."""
+
+    def __init__(self, signum, done, remaining):
+        super().__init__(f"interrupted: {remaining} submissions remain")
+        self.signum = signum
+        self.done = done
+        self.remaining = remaining
+
+
+def lock(path):
+    """An exclusive lock on ``path`` for as long as the file stays open."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    f = open(path, "a+")
+    try:
+        fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        f.seek(0)
+        owner = f.read().strip()
+        f.close()
+        raise GraderBusy(
+            f"another grader (pid {owner or '?'}) is writing "
+            f"{path.name[: -len('.lock')]}; wait for it or stop it"
+        ) from None
+    f.seek(0)
+    f.truncate()
+    f.write(str(os.getpid()))
+    f.flush()
+    return f
+
+
+@contextlib.contextmanager
+def signals():
+    """SIGINT and SIGTERM raise KeyboardInterrupt; yields the list of the
+    signals received."""
+    received, saved = [], {}
+
+    def on_signal(signum, frame):
+        received.append(signum)
+        raise KeyboardInterrupt
+
+    if threading.current_thread() is threading.main_thread():
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            saved[signum] = signal.signal(signum, on_signal)
+    try:
+        yield received
+    finally:
+        for signum, handler in saved.items():
+            signal.signal(signum, handler)
+
+
+def ignore_signals():
+    """No second Ctrl-C while the grader saves what it has."""
+    if threading.current_thread() is threading.main_thread():
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(signum, signal.SIG_IGN)
+
+
+def master_gradebook(assignment, source=None):
+    """The master gradebook, made under a lock shared by every grader."""
+    course.COURSE.mkdir(parents=True, exist_ok=True)
+    with open(course.COURSE / ".gradebook.lock", "a") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        return course.ensure_gradebook(assignment, source=source)
+
+
+def _pid_alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def run_folder(assignment):
+    """A private folder for this run; those of dead runs are removed."""
+    root = course.GRADING / assignment
+    root.mkdir(parents=True, exist_ok=True)
+    for old in root.glob("run-*"):
+        try:
+            pid = int(old.name.split("-")[1])
+        except (IndexError, ValueError):
+            continue
+        if pid != os.getpid() and not _pid_alive(pid):
+            shutil.rmtree(old, ignore_errors=True)
+    run = root / f"run-{os.getpid()}"
+    shutil.rmtree(run, ignore_errors=True)
+    run.mkdir()
+    return run

@@ -1,0 +1,5 @@
+import sys
+
+from autograder.worker.loop import main
+
+sys.exit(main())
