@@ -152,29 +152,7 @@ def masked_softmax(student):
         mine_in = scores.clone().requires_grad_()
         got = student(mine_in, mask.clone())
         context = f"scores {tuple(shape)}"
-        if not isinstance(got, torch.Tensor) or got.shape != scores.shape:
-            fail(
-                f"{fn} should return weights shaped like scores "
-                f"{tuple(shape)}, got {getattr(got, 'shape', type(got))}."
-            )
-        if torch.isnan(got).any():
-            empty = (~mask).all(-1)
-            if empty.any() and torch.isnan(got[empty]).any():
-                fail(
-                    f"{fn} gives NaN on a row with no True position "
-                    f"({context}): such a row must be all zeros."
-                )
-            fail(
-                f"{fn} gives NaN for {context} with scores up to "
-                f"{float(scores.abs().max()):.0f}: subtract the row "
-                "maximum before exponentiating."
-            )
-        if (got[~mask] != 0).any():
-            fail(
-                f"{fn}: masked positions must get exactly 0 ({context}); "
-                "they got up to "
-                f"{got.detach()[~mask].abs().max().item():.3g}."
-            )
+        _softmax_values(fn, got, scores, mask, context)
         ref_in = scores.clone().requires_grad_()
         expected = _reference_softmax(ref_in, mask)
         if not torch.allclose(
@@ -190,18 +168,50 @@ def masked_softmax(student):
         upstream = _randn(g, *shape)
         (got * upstream).sum().backward()
         (expected * upstream).sum().backward()
-        if mine_in.grad is None or torch.isnan(mine_in.grad).any():
+        _softmax_gradient(fn, mine_in.grad, ref_in.grad, context)
+
+
+def _softmax_values(fn, got, scores, mask, context):
+    """Weights shaped like the scores, no NaN, masked positions 0."""
+    shape = tuple(scores.shape)
+    if not isinstance(got, torch.Tensor) or got.shape != scores.shape:
+        fail(
+            f"{fn} should return weights shaped like scores "
+            f"{shape}, got {getattr(got, 'shape', type(got))}."
+        )
+    if torch.isnan(got).any():
+        empty = (~mask).all(-1)
+        if empty.any() and torch.isnan(got[empty]).any():
             fail(
-                f"{fn}: the gradient with respect to the scores has NaN "
-                f"({context}); a fully masked row must not produce NaN "
-                "gradients either (avoid 0/0 and -inf - -inf)."
+                f"{fn} gives NaN on a row with no True position "
+                f"({context}): such a row must be all zeros."
             )
-        if not torch.allclose(mine_in.grad, ref_in.grad, rtol=1e-6, atol=1e-9):
-            fail(
-                f"{fn}: the gradient with respect to the scores is wrong "
-                f"({context}); compute the weights with differentiable "
-                "torch operations."
-            )
+        fail(
+            f"{fn} gives NaN for {context} with scores up to "
+            f"{float(scores.abs().max()):.0f}: subtract the row "
+            "maximum before exponentiating."
+        )
+    if (got[~mask] != 0).any():
+        fail(
+            f"{fn}: masked positions must get exactly 0 ({context}); "
+            "they got up to "
+            f"{got.detach()[~mask].abs().max().item():.3g}."
+        )
+
+
+def _softmax_gradient(fn, got, expected, context):
+    if got is None or torch.isnan(got).any():
+        fail(
+            f"{fn}: the gradient with respect to the scores has NaN "
+            f"({context}); a fully masked row must not produce NaN "
+            "gradients either (avoid 0/0 and -inf - -inf)."
+        )
+    if not torch.allclose(got, expected, rtol=1e-6, atol=1e-9):
+        fail(
+            f"{fn}: the gradient with respect to the scores is wrong "
+            f"({context}); compute the weights with differentiable "
+            "torch operations."
+        )
 
 
 def attention_context(student):

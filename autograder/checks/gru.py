@@ -51,70 +51,17 @@ def _reference(x, h0, Wx, Wh, bx, bh, dh=None, variant=None):
     "detach" (no gradient through time), "st_gates" (sigmoid derivatives
     dropped), "st_tanh" (tanh derivative dropped).
     """
-    N, T, D = x.shape
-    H = Wh.shape[0]
     xt, h0t = _t(x), _t(h0)
     if variant is None:
-        gru = torch.nn.GRU(D, H, batch_first=True).double()
-        with torch.no_grad():
-            gru.weight_ih_l0.copy_(torch.from_numpy(Wx.T))
-            gru.weight_hh_l0.copy_(torch.from_numpy(Wh.T))
-            gru.bias_ih_l0.copy_(torch.from_numpy(bx))
-            gru.bias_hh_l0.copy_(torch.from_numpy(bh))
-        h, _ = gru(xt, h0t[None])
-        params = (
-            gru.weight_ih_l0,
-            gru.weight_hh_l0,
-            gru.bias_ih_l0,
-            gru.bias_hh_l0,
-        )
-        transpose = True
+        h, params = _torch_gru(xt, h0t, (Wx, Wh, bx, bh))
     else:
-        Wxt, Wht, bxt, bht = _t(Wx), _t(Wh), _t(bx), _t(bh)
-
-        def straight(f, v):
-            value = f(v)
-            return value.detach() + v - v.detach()
-
-        sig = torch.sigmoid
-        tanh = torch.tanh
-        if variant == "st_gates":
-
-            def sig(v):
-                return straight(torch.sigmoid, v)
-
-        if variant == "st_tanh":
-
-            def tanh(v):
-                return straight(torch.tanh, v)
-
-        states, h = [], h0t
-        for t in range(T):
-            hr = h.detach() if variant == "detach" and t else h
-            ax = xt[:, t] @ Wxt + bxt
-            ah = hr @ Wht + bht
-            r = sig(ax[:, :H] + ah[:, :H])
-            z = sig(ax[:, H : 2 * H] + ah[:, H : 2 * H])
-            if variant == "reset_before":
-                recurrent = (r * hr) @ Wht[:, 2 * H :] + bht[2 * H :]
-            elif variant == "bh_outside":
-                recurrent = r * (hr @ Wht[:, 2 * H :]) + bht[2 * H :]
-            else:
-                recurrent = r * ah[:, 2 * H :]
-            n = tanh(ax[:, 2 * H :] + recurrent)
-            if variant == "z_swapped":
-                h = z * n + (1 - z) * hr
-            else:
-                h = (1 - z) * n + z * hr
-            states.append(h)
-        h = torch.stack(states, dim=1)
-        params = (Wxt, Wht, bxt, bht)
-        transpose = False
+        params = tuple(_t(w) for w in (Wx, Wh, bx, bh))
+        h = _gru_loop(xt, h0t, params, variant)
     if dh is None:
         return h.detach().numpy()
     (h * torch.from_numpy(dh)).sum().backward()
     dWx, dWh, dbx, dbh = (p.grad.numpy() for p in params)
-    if transpose:
+    if variant is None:  # torch.nn.GRU holds the weights transposed
         dWx, dWh = dWx.T, dWh.T
     return h.detach().numpy(), {
         "dx": xt.grad.numpy(),
@@ -124,6 +71,68 @@ def _reference(x, h0, Wx, Wh, bx, bh, dh=None, variant=None):
         "dbx": dbx,
         "dbh": dbh,
     }
+
+
+def _torch_gru(xt, h0t, weights):
+    """h of torch.nn.GRU with the weights (Wx, Wh, bx, bh), and its
+    parameters."""
+    Wx, Wh, bx, bh = weights
+    gru = torch.nn.GRU(Wx.shape[0], Wh.shape[0], batch_first=True).double()
+    with torch.no_grad():
+        gru.weight_ih_l0.copy_(torch.from_numpy(Wx.T))
+        gru.weight_hh_l0.copy_(torch.from_numpy(Wh.T))
+        gru.bias_ih_l0.copy_(torch.from_numpy(bx))
+        gru.bias_hh_l0.copy_(torch.from_numpy(bh))
+    h, _ = gru(xt, h0t[None])
+    params = (
+        gru.weight_ih_l0,
+        gru.weight_hh_l0,
+        gru.bias_ih_l0,
+        gru.bias_hh_l0,
+    )
+    return h, params
+
+
+def _straight(f, v):
+    """f(v), with the derivative of the identity."""
+    return f(v).detach() + v - v.detach()
+
+
+def _gru_loop(xt, h0t, params, variant):
+    """h (N, T, H) of a torch loop, with the mistake ``variant``."""
+    Wxt, Wht, bxt, bht = params
+    H = Wht.shape[0]
+    sig, tanh = torch.sigmoid, torch.tanh
+    if variant == "st_gates":
+
+        def sig(v):
+            return _straight(torch.sigmoid, v)
+
+    if variant == "st_tanh":
+
+        def tanh(v):
+            return _straight(torch.tanh, v)
+
+    states, h = [], h0t
+    for t in range(xt.shape[1]):
+        hr = h.detach() if variant == "detach" and t else h
+        ax = xt[:, t] @ Wxt + bxt
+        ah = hr @ Wht + bht
+        r = sig(ax[:, :H] + ah[:, :H])
+        z = sig(ax[:, H : 2 * H] + ah[:, H : 2 * H])
+        if variant == "reset_before":
+            recurrent = (r * hr) @ Wht[:, 2 * H :] + bht[2 * H :]
+        elif variant == "bh_outside":
+            recurrent = r * (hr @ Wht[:, 2 * H :]) + bht[2 * H :]
+        else:
+            recurrent = r * ah[:, 2 * H :]
+        n = tanh(ax[:, 2 * H :] + recurrent)
+        if variant == "z_swapped":
+            h = z * n + (1 - z) * hr
+        else:
+            h = (1 - z) * n + z * hr
+        states.append(h)
+    return torch.stack(states, dim=1)
 
 
 def _permute(p, order):

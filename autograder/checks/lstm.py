@@ -61,50 +61,12 @@ def _reference(x, h0, c0, Wx, Wh, b, dh=None, dc=None, variant=None):
     (tanh(c)'s derivative dropped), "st_gates" (sigmoid derivatives
     dropped).
     """
-    N, T, D = x.shape
-    H = Wh.shape[0]
     xt, h0t, c0t = _t(x), _t(h0), _t(c0)
     if variant is None:
-        lstm = torch.nn.LSTM(D, H, batch_first=True).double()
-        with torch.no_grad():
-            lstm.weight_ih_l0.copy_(torch.from_numpy(Wx.T))
-            lstm.weight_hh_l0.copy_(torch.from_numpy(Wh.T))
-            lstm.bias_ih_l0.copy_(torch.from_numpy(b))
-            lstm.bias_hh_l0.zero_()
-        # torch.nn.LSTM returns only the last c; run step by step to get
-        # every c_t (same module, same numbers).
-        hs, cs, state = [], [], (h0t[None], c0t[None])
-        for t in range(T):
-            out, state = lstm(xt[:, t : t + 1], state)
-            hs.append(out[:, 0])
-            cs.append(state[1][0])
-        params = (lstm.weight_ih_l0, lstm.weight_hh_l0, lstm.bias_ih_l0)
-        transpose = True
+        hs, cs, params = _torch_lstm(xt, (h0t, c0t), (Wx, Wh, b))
     else:
-        Wxt, Wht, bt = _t(Wx), _t(Wh), _t(b)
-        hs, cs, h, c = [], [], h0t, c0t
-        for t in range(T):
-            hr = h.detach() if variant == "detach_h" and t else h
-            cr = c.detach() if variant == "detach_c" and t else c
-            a = xt[:, t] @ Wxt + hr @ Wht + bt
-            ai, af, ag, ao = a.split(H, dim=1)
-            sig = torch.sigmoid
-            if variant == "st_gates":
-
-                def sig(v):
-                    s = torch.sigmoid(v)
-                    return s.detach() + v - v.detach()
-
-            i, f, g, o = sig(ai), sig(af), torch.tanh(ag), sig(ao)
-            c = i * g if variant == "no_forget" else f * cr + i * g
-            tc = torch.tanh(c)
-            if variant == "st_tanh_c":
-                tc = tc.detach() + c - c.detach()
-            h = o * c if variant == "h_is_o_c" else o * tc
-            hs.append(h)
-            cs.append(c)
-        params = (Wxt, Wht, bt)
-        transpose = False
+        params = (_t(Wx), _t(Wh), _t(b))
+        hs, cs = _lstm_loop(xt, (h0t, c0t), params, variant)
     h = torch.stack(hs, dim=1)
     c = torch.stack(cs, dim=1)
     if dh is None:
@@ -114,7 +76,7 @@ def _reference(x, h0, c0, Wx, Wh, b, dh=None, dc=None, variant=None):
         loss = loss + (c[:, -1] * torch.from_numpy(dc)).sum()
     loss.backward()
     dWx, dWh, db = (p.grad.numpy() for p in params)
-    if transpose:
+    if variant is None:  # torch.nn.LSTM holds the weights transposed
         dWx, dWh = dWx.T, dWh.T
     grads = {
         "dx": xt.grad.numpy(),
@@ -125,6 +87,54 @@ def _reference(x, h0, c0, Wx, Wh, b, dh=None, dc=None, variant=None):
         "db": db,
     }
     return (h.detach().numpy(), c.detach().numpy()), grads
+
+
+def _torch_lstm(xt, state, weights):
+    """Every h_t and c_t of torch.nn.LSTM with the weights (Wx, Wh, b),
+    and its parameters."""
+    Wx, Wh, b = weights
+    lstm = torch.nn.LSTM(Wx.shape[0], Wh.shape[0], batch_first=True).double()
+    with torch.no_grad():
+        lstm.weight_ih_l0.copy_(torch.from_numpy(Wx.T))
+        lstm.weight_hh_l0.copy_(torch.from_numpy(Wh.T))
+        lstm.bias_ih_l0.copy_(torch.from_numpy(b))
+        lstm.bias_hh_l0.zero_()
+    # torch.nn.LSTM returns only the last c; run step by step to get
+    # every c_t (same module, same numbers).
+    hs, cs, state = [], [], (state[0][None], state[1][None])
+    for t in range(xt.shape[1]):
+        out, state = lstm(xt[:, t : t + 1], state)
+        hs.append(out[:, 0])
+        cs.append(state[1][0])
+    return hs, cs, (lstm.weight_ih_l0, lstm.weight_hh_l0, lstm.bias_ih_l0)
+
+
+def _lstm_loop(xt, state, params, variant):
+    """Every h_t and c_t of a torch loop with the mistake ``variant``."""
+    Wxt, Wht, bt = params
+    H = Wht.shape[0]
+    hs, cs, (h, c) = [], [], state
+    for t in range(xt.shape[1]):
+        hr = h.detach() if variant == "detach_h" and t else h
+        cr = c.detach() if variant == "detach_c" and t else c
+        a = xt[:, t] @ Wxt + hr @ Wht + bt
+        ai, af, ag, ao = a.split(H, dim=1)
+        sig = torch.sigmoid
+        if variant == "st_gates":
+
+            def sig(v):
+                s = torch.sigmoid(v)
+                return s.detach() + v - v.detach()
+
+        i, f, g, o = sig(ai), sig(af), torch.tanh(ag), sig(ao)
+        c = i * g if variant == "no_forget" else f * cr + i * g
+        tc = torch.tanh(c)
+        if variant == "st_tanh_c":
+            tc = tc.detach() + c - c.detach()
+        h = o * c if variant == "h_is_o_c" else o * tc
+        hs.append(h)
+        cs.append(c)
+    return hs, cs
 
 
 def _order_hint(run, x, h, c, Wx, Wh, b, outputs):

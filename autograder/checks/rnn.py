@@ -339,63 +339,72 @@ def temporal_softmax_loss(student):
             ("loss", "dscores"),
             fn,
         )
-        loss = (
-            np.asarray(result[0], dtype=np.float64)
-            if np.isscalar(result[0]) or np.ndim(result[0]) == 0
-            else None
-        )
-        if loss is None:
-            fail(
-                f"{fn}: loss should be a scalar, got shape "
-                f"{np.shape(result[0])}."
-            )
-        if not np.isfinite(loss):
-            fail(
-                f"{fn}: the loss is {float(loss)} for scores of size up to "
-                f"{np.abs(scores).max():.0f}: subtract the row maximum before "
-                "exponentiating (a numerically stable softmax)."
-            )
+        loss = _scalar_loss(fn, result[0], scores)
         dscores = as_float64(result[1], "dscores", fn, shape=(N, T, V))
         ref_loss, ref_d = _reference_loss(scores, y, mask)
         kept = int(mask.sum())
         context = f"scores {(N, T, V)} with {kept} of {N * T} positions kept"
         if not close(loss, ref_loss):
-            everything = _reference_loss(scores, y, np.ones_like(mask))[0]
-            if close(loss, everything):
-                hint = "masked positions are counted: use only mask == True"
-            elif close(loss, ref_loss * N / kept):
-                hint = (
-                    "it divides by the number of kept positions; divide by N"
-                )
-            elif close(loss, ref_loss * N):
-                hint = "it sums without dividing by N"
-            elif close(loss, ref_loss * N / (N * T)):
-                hint = "it divides by N * T; divide by N"
-            else:
-                hint = (
-                    "the loss is -log softmax(scores)[y] summed over kept "
-                    "positions, / N"
-                )
+            hint = _loss_hint(loss, ref_loss, (scores, y, mask))
             fail(
                 f"{fn}: loss is {float(loss):.6g}, expected {ref_loss:.6g} "
                 f"for {context}: {hint}."
             )
         if not close(dscores, ref_d):
-            if np.any(np.abs(dscores[~mask]) > 1e-12):
-                hint = "dscores is not zero at masked positions"
-            elif close(dscores, ref_d * N):
-                hint = "dscores is missing the factor 1 / N"
-            elif close(dscores, -ref_d):
-                hint = "dscores has the wrong sign (softmax minus one-hot)"
-            else:
-                hint = (
-                    "dscores should be (softmax(scores) - onehot(y)) / N at "
-                    "kept positions"
-                )
+            hint = _dscores_hint(dscores, ref_d, mask)
             fail(
                 f"{fn}: dscores is wrong for {context} (largest error "
                 f"{max_error(dscores, ref_d):.3g}): {hint}."
             )
+
+
+def _scalar_loss(fn, value, scores):
+    """The returned loss as a finite float64 scalar."""
+    loss = (
+        np.asarray(value, dtype=np.float64)
+        if np.isscalar(value) or np.ndim(value) == 0
+        else None
+    )
+    if loss is None:
+        fail(f"{fn}: loss should be a scalar, got shape {np.shape(value)}.")
+    if not np.isfinite(loss):
+        fail(
+            f"{fn}: the loss is {float(loss)} for scores of size up to "
+            f"{np.abs(scores).max():.0f}: subtract the row maximum before "
+            "exponentiating (a numerically stable softmax)."
+        )
+    return loss
+
+
+def _loss_hint(loss, ref_loss, inputs):
+    scores, y, mask = inputs
+    N, T = mask.shape
+    kept = int(mask.sum())
+    everything = _reference_loss(scores, y, np.ones_like(mask))[0]
+    if close(loss, everything):
+        return "masked positions are counted: use only mask == True"
+    if close(loss, ref_loss * N / kept):
+        return "it divides by the number of kept positions; divide by N"
+    if close(loss, ref_loss * N):
+        return "it sums without dividing by N"
+    if close(loss, ref_loss * N / (N * T)):
+        return "it divides by N * T; divide by N"
+    return (
+        "the loss is -log softmax(scores)[y] summed over kept positions, / N"
+    )
+
+
+def _dscores_hint(dscores, ref_d, mask):
+    N = mask.shape[0]
+    if np.any(np.abs(dscores[~mask]) > 1e-12):
+        return "dscores is not zero at masked positions"
+    if close(dscores, ref_d * N):
+        return "dscores is missing the factor 1 / N"
+    if close(dscores, -ref_d):
+        return "dscores has the wrong sign (softmax minus one-hot)"
+    return (
+        "dscores should be (softmax(scores) - onehot(y)) / N at kept positions"
+    )
 
 
 # --------------------------------------------------------------- clipping
@@ -494,22 +503,9 @@ def _course_data():
     return vocab, vocab.encode(text[int(0.9 * len(text)) :])
 
 
-def sample_chars(student, notebook_vocab):
-    """Samples follow softmax(scores / temperature) given the start text.
-    The student's function gets the notebook's vocabulary; everything the
-    grader computes or reads back uses its own."""
-    fn = "sample_chars"
-    vocab, _ = _course_data()
-    V, H = len(vocab), 8
-    rng = np.random.default_rng(900)
-    params = {
-        "Wx": rng.normal(scale=1.0, size=(V, H)),
-        "Wh": rng.normal(scale=0.5, size=(H, H)),
-        "b": rng.normal(scale=0.3, size=(H,)),
-        "Wy": rng.normal(scale=1.5, size=(H, V)),
-        "by": rng.normal(scale=0.5, size=(V,)),
-    }
-    start = vocab.decode([3, 1, 4 % V])
+def _samples_greedily(fn, student, params, vocabs, start):
+    """At a temperature near 0, the most likely character every time."""
+    vocab, notebook_vocab = vocabs
     out = student(
         {k: v.copy() for k, v in params.items()},
         notebook_vocab,
@@ -537,6 +533,25 @@ def sample_chars(student, notebook_vocab):
             f"{out!r}. Is the hidden state carried from the start text "
             "and from each generated character?"
         )
+
+
+def sample_chars(student, notebook_vocab):
+    """Samples follow softmax(scores / temperature) given the start text.
+    The student's function gets the notebook's vocabulary; everything the
+    grader computes or reads back uses its own."""
+    fn = "sample_chars"
+    vocab, _ = _course_data()
+    V, H = len(vocab), 8
+    rng = np.random.default_rng(900)
+    params = {
+        "Wx": rng.normal(scale=1.0, size=(V, H)),
+        "Wh": rng.normal(scale=0.5, size=(H, H)),
+        "b": rng.normal(scale=0.3, size=(H,)),
+        "Wy": rng.normal(scale=1.5, size=(H, V)),
+        "by": rng.normal(scale=0.5, size=(V,)),
+    }
+    start = vocab.decode([3, 1, 4 % V])
+    _samples_greedily(fn, student, params, (vocab, notebook_vocab), start)
     n = 4000  # one long sample per temperature: one call, not n
     for temperature in (0.5, 2.0):
         text = student(

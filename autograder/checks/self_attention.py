@@ -156,100 +156,109 @@ def scaled_dot_product_attention(student):
     scores do not overflow, rows with nothing to attend to give zeros and no
     NaN, the dtype is kept, torch's own function is not what computes it."""
     fn = "scaled_dot_product_attention"
-    for k, (batch, L, S, d, dv, kind) in enumerate(SDPA_CASES):
-        g = torch.Generator().manual_seed(k)
-        q, key, v, mask = _sdpa_inputs(g, batch, L, S, d, dv, kind)
-        context = (
-            f"q {(*batch, L, d)}, k {(*batch, S, d)}, v {(*batch, S, dv)}, "
-            + (
-                "mask=None"
-                if mask is None
-                else f"a mask of shape {tuple(mask.shape)}"
-            )
-        )
-        mine_in = [t.clone().requires_grad_() for t in (q, key, v)]
-        args = mine_in + ([] if mask is None else [mask.clone()])
-        with tm.forbid(SDPA, fn):
-            result = student(*args)
-        if not isinstance(result, tuple) or len(result) != 2:
-            fail(f"{fn} should return a tuple (output, weights).")
-        got_out = tm.as_tensor(
-            result[0], "output", fn, (*batch, L, dv), torch.float64, context
-        )
-        got_w = tm.as_tensor(
-            result[1], "weights", fn, (*batch, L, S), torch.float64, context
-        )
-        ref_in = [t.clone().requires_grad_() for t in (q, key, v)]
-        out, weights = _attention(*ref_in, mask)
-        keep = _full_mask(mask, (*batch, L, S))
-        if not (
-            _close(got_out.detach(), out.detach())
-            and _close(got_w.detach(), weights.detach())
-        ):
-            which = (
-                "weights"
-                if not _close(got_w.detach(), weights.detach())
-                else "output"
-            )
-            hint = _sdpa_hint(
-                q, key, v, mask, got_out.detach(), got_w.detach()
-            )
-            empty = ~keep.any(-1)
-            if hint is None and empty.any():
-                rows_ok = _close(
-                    got_out.detach()[~empty], out.detach()[~empty]
-                )
-                if rows_ok:
-                    hint = (
-                        "a query row with no True in the mask must get zero "
-                        "weights and a zero output"
-                    )
-            fail(
-                f"{fn}: the {which} is wrong for {context}"
-                + (f": {hint}." if hint else ".")
-            )
-        if (got_w.detach()[~keep] != 0).any():
-            fail(
-                f"{fn}: weights of masked positions must be exactly 0 "
-                f"({context})."
-            )
-        # Torch's own function, where every row has a True.
-        rows = keep.any(-1)
-        with torch.no_grad():
-            torch_out = torch.nn.functional.scaled_dot_product_attention(
-                q, key, v, attn_mask=mask
-            )
-        if not _close(got_out.detach()[rows], torch_out[rows]):
-            fail(
-                f"{fn}: the output differs from torch.nn.functional."
-                f"scaled_dot_product_attention for {context}."
-            )
-        up_out, up_w = _randn(g, *out.shape), _randn(g, *weights.shape)
-        ((got_out * up_out).sum() + (got_w * up_w).sum()).backward()
-        ((out * up_out).sum() + (weights * up_w).sum()).backward()
-        for name, a, b in zip("qkv", mine_in, ref_in):
-            if a.grad is None:
-                fail(f"{fn}: no gradient reaches {name} ({context}).")
-            if torch.isnan(a.grad).any():
-                fail(
-                    f"{fn}: the gradient of {name} has NaN for {context}; "
-                    "avoid -inf - -inf and 0/0 on rows with nothing to "
-                    "attend to."
-                )
-            if not _close(a.grad, b.grad):
-                fail(
-                    f"{fn}: the gradient of {name} is wrong for {context}; "
-                    "compute with differentiable torch operations."
-                )
+    for seed, case in enumerate(SDPA_CASES):
+        _sdpa_case(student, fn, seed, case)
     # float32 stays float32.
     g = torch.Generator().manual_seed(99)
     q, key, v, mask = _sdpa_inputs(g, (2,), 3, 4, 5, 2, "full")
     with tm.forbid(SDPA, fn):
         result = student(q.float(), key.float(), v.float(), mask)
+    _sdpa_result(fn, result, ((2, 3, 2), (2, 3, 4)), torch.float32, "float32")
+
+
+def _sdpa_result(fn, result, shapes, dtype, context):
+    """(output, weights) of a returned tuple, type, shape and dtype
+    checked; shapes: those of the output and of the weights."""
     if not isinstance(result, tuple) or len(result) != 2:
         fail(f"{fn} should return a tuple (output, weights).")
-    tm.as_tensor(result[0], "output", fn, (2, 3, 2), torch.float32, "float32")
-    tm.as_tensor(result[1], "weights", fn, (2, 3, 4), torch.float32, "float32")
+    return (
+        tm.as_tensor(result[0], "output", fn, shapes[0], dtype, context),
+        tm.as_tensor(result[1], "weights", fn, shapes[1], dtype, context),
+    )
+
+
+def _sdpa_case(student, fn, seed, case):
+    """One case of SDPA_CASES: values, torch's function, gradients."""
+    batch, L, S, d, dv, kind = case
+    g = torch.Generator().manual_seed(seed)
+    q, key, v, mask = _sdpa_inputs(g, batch, L, S, d, dv, kind)
+    context = f"q {(*batch, L, d)}, k {(*batch, S, d)}, v {(*batch, S, dv)}, "
+    context += (
+        "mask=None" if mask is None else f"a mask of shape {tuple(mask.shape)}"
+    )
+    mine_in = [t.clone().requires_grad_() for t in (q, key, v)]
+    args = mine_in + ([] if mask is None else [mask.clone()])
+    with tm.forbid(SDPA, fn):
+        result = student(*args)
+    got = _sdpa_result(
+        fn, result, ((*batch, L, dv), (*batch, L, S)), torch.float64, context
+    )
+    ref_in = [t.clone().requires_grad_() for t in (q, key, v)]
+    want = _attention(*ref_in, mask)
+    keep = _full_mask(mask, (*batch, L, S))
+    _sdpa_values(fn, got, want, (q, key, v, mask), context)
+    _sdpa_torch(fn, got[0], (q, key, v, mask), keep.any(-1), context)
+    ups = [_randn(g, *want[0].shape), _randn(g, *want[1].shape)]
+    sum((a * u).sum() for a, u in zip(got, ups)).backward()
+    sum((b * u).sum() for b, u in zip(want, ups)).backward()
+    _sdpa_gradients(fn, mine_in, ref_in, context)
+
+
+def _sdpa_values(fn, got, want, inputs, context):
+    """Output and weights equal the formula; masked weights are 0."""
+    (got_out, got_w), (out, weights) = got, want
+    got_out, got_w = got_out.detach(), got_w.detach()
+    q, key, v, mask = inputs
+    keep = _full_mask(mask, tuple(weights.shape))
+    if not (_close(got_out, out.detach()) and _close(got_w, weights.detach())):
+        which = "weights" if not _close(got_w, weights.detach()) else "output"
+        hint = _sdpa_hint(q, key, v, mask, got_out, got_w)
+        empty = ~keep.any(-1)
+        if hint is None and empty.any():
+            if _close(got_out[~empty], out.detach()[~empty]):
+                hint = (
+                    "a query row with no True in the mask must get zero "
+                    "weights and a zero output"
+                )
+        fail(
+            f"{fn}: the {which} is wrong for {context}"
+            + (f": {hint}." if hint else ".")
+        )
+    if (got_w[~keep] != 0).any():
+        fail(
+            f"{fn}: weights of masked positions must be exactly 0 ({context})."
+        )
+
+
+def _sdpa_torch(fn, got_out, inputs, rows, context):
+    """Torch's own function agrees, on ``rows`` (those with a True)."""
+    q, key, v, mask = inputs
+    with torch.no_grad():
+        torch_out = torch.nn.functional.scaled_dot_product_attention(
+            q, key, v, attn_mask=mask
+        )
+    if not _close(got_out.detach()[rows], torch_out[rows]):
+        fail(
+            f"{fn}: the output differs from torch.nn.functional."
+            f"scaled_dot_product_attention for {context}."
+        )
+
+
+def _sdpa_gradients(fn, mine_in, ref_in, context):
+    for name, a, b in zip("qkv", mine_in, ref_in):
+        if a.grad is None:
+            fail(f"{fn}: no gradient reaches {name} ({context}).")
+        if torch.isnan(a.grad).any():
+            fail(
+                f"{fn}: the gradient of {name} has NaN for {context}; "
+                "avoid -inf - -inf and 0/0 on rows with nothing to "
+                "attend to."
+            )
+        if not _close(a.grad, b.grad):
+            fail(
+                f"{fn}: the gradient of {name} is wrong for {context}; "
+                "compute with differentiable torch operations."
+            )
 
 
 # ------------------------------------------------------------------ masks
@@ -527,6 +536,54 @@ def _as_qkv(t):
     return (t[0], t[0], t[0]) if len(t) == 1 else tuple(t)
 
 
+def _mha_trial(modules, g, shape, kind, k):
+    """Student and torch on one kind of call (self, cross, with a padding
+    or a square mask): outputs and every gradient."""
+    module, reference, state = modules
+    N, L, S, E, h = shape
+    tensors, mask = _mha_case(g, N, L, S, E, kind)
+    Lq, Sk = tensors[0].shape[1], _as_qkv(tensors)[1].shape[1]
+    torch_mask = _torch_mask(mask, N, Lq, Sk, h)
+
+    def call(mod, t):
+        if isinstance(mod, torch.nn.MultiheadAttention):
+            return mod(*_as_qkv(t), attn_mask=torch_mask)
+        if mask is None:
+            return mod(*_as_qkv(t))
+        return mod(*_as_qkv(t), mask=mask.clone())
+
+    def make_inputs():
+        return [t.clone().requires_grad_() for t in tensors]
+
+    def hint(mine):
+        return _mha_hint(state, h, tensors, mask, mine)
+
+    context = (
+        f"embed_dim {E}, num_heads {h}, "
+        + (
+            "self-attention"
+            if kind == "self"
+            else f"query ({N}, {Lq}, {E}), key/value ({N}, {Sk}, {E})"
+        )
+        + ("" if mask is None else f", a mask of shape {tuple(mask.shape)}")
+    )
+    tm.parity(
+        "MultiHeadAttention",
+        module,
+        reference,
+        MHA,
+        call,
+        make_inputs,
+        [
+            ("output", (N, Lq, E), lambda r: r[0]),
+            ("weights", (N, Lq, Sk), lambda r: r[1]),
+        ],
+        context,
+        seed=500 + k,
+        hint=hint,
+    )
+
+
 def MultiHeadAttention(student_cls):
     """Parameters as torch.nn.MultiheadAttention; output, averaged weights
     and every gradient equal torch's after load_state_dict for self- and
@@ -546,51 +603,7 @@ def MultiHeadAttention(student_cls):
         state = {n: p.detach() for n, p in reference.state_dict().items()}
         g = torch.Generator().manual_seed(400 + k)
         for kind in ("self", "cross", "keys", "square"):
-            tensors, mask = _mha_case(g, N, L, S, E, kind)
-            Lq, Sk = tensors[0].shape[1], _as_qkv(tensors)[1].shape[1]
-            torch_mask = _torch_mask(mask, N, Lq, Sk, h)
-
-            def call(mod, t, mask=mask, torch_mask=torch_mask):
-                if isinstance(mod, torch.nn.MultiheadAttention):
-                    return mod(*_as_qkv(t), attn_mask=torch_mask)
-                if mask is None:
-                    return mod(*_as_qkv(t))
-                return mod(*_as_qkv(t), mask=mask.clone())
-
-            def make_inputs(tensors=tensors):
-                return [t.clone().requires_grad_() for t in tensors]
-
-            def hint(mine, tensors=tensors, mask=mask, state=state, h=h):
-                return _mha_hint(state, h, tensors, mask, mine)
-
-            context = (
-                f"embed_dim {E}, num_heads {h}, "
-                + (
-                    "self-attention"
-                    if kind == "self"
-                    else f"query ({N}, {Lq}, {E}), key/value ({N}, {Sk}, {E})"
-                )
-                + (
-                    ""
-                    if mask is None
-                    else f", a mask of shape {tuple(mask.shape)}"
-                )
-            )
-            tm.parity(
-                fn,
-                module,
-                reference,
-                MHA,
-                call,
-                make_inputs,
-                [
-                    ("output", (N, Lq, E), lambda r: r[0]),
-                    ("weights", (N, Lq, Sk), lambda r: r[1]),
-                ],
-                context,
-                seed=500 + k,
-                hint=hint,
-            )
+            _mha_trial((module, reference, state), g, (N, L, S, E, h), kind, k)
         _mha_empty_rows(module, state, h, g, N, L, S, E)
     module32 = tm.build(student_cls, fn, 6, 2)
     x = torch.randn(2, 3, 6)
@@ -696,6 +709,53 @@ def _layer_hint(reference, call, tensors, mine, d, h, ff):
     )
 
 
+def _uses_own_attention(layer, mha_cls, fn):
+    attn = getattr(layer, "self_attn", None)
+    if not isinstance(attn, mha_cls):
+        kind = (
+            tm.module_types(attn)[0].rsplit(".", 1)[-1]
+            if isinstance(attn, torch.nn.Module)
+            else type(attn).__name__
+        )
+        fail(f"{fn}.self_attn should be your MultiHeadAttention, got {kind}.")
+
+
+def _layer_trial(modules, g, shape, masked, k):
+    """Student and torch layers on one input, with one kind of mask."""
+    layer, reference = modules
+    label, mask = masked
+    N, L, d, h, ff = shape
+    x = _randn(g, N, L, d)
+    torch_mask = _torch_mask(mask, N, L, L, h)
+
+    def call(mod, t):
+        if isinstance(mod, torch.nn.TransformerEncoderLayer):
+            return mod(t[0], src_mask=torch_mask)
+        if mask is None:
+            return mod(t[0])
+        return mod(t[0], mask=mask.clone())
+
+    def make_inputs():
+        return [x.clone().requires_grad_()]
+
+    def hint(mine):
+        return _layer_hint(reference, call, [x], mine, d, h, ff)
+
+    tm.parity(
+        "TransformerEncoderLayer",
+        layer,
+        reference,
+        MHA,
+        call,
+        make_inputs,
+        [("output", (N, L, d), lambda r: r)],
+        f"d_model {d}, nhead {h}, dim_feedforward {ff}, x "
+        f"({N}, {L}, {d}), {label}",
+        seed=800 + k,
+        hint=hint,
+    )
+
+
 def TransformerEncoderLayer(student_cls, mha_cls):
     """Submodules and parameters as torch.nn.TransformerEncoderLayer
     (dropout 0, batch_first); self_attn is the notebook's own
@@ -706,17 +766,7 @@ def TransformerEncoderLayer(student_cls, mha_cls):
     for k, (N, L, d, h, ff) in enumerate(LAYER_SHAPES):
         torch.manual_seed(k)
         layer = tm.build(student_cls, fn, d, h, ff)
-        attn = getattr(layer, "self_attn", None)
-        if not isinstance(attn, mha_cls):
-            kind = (
-                tm.module_types(attn)[0].rsplit(".", 1)[-1]
-                if isinstance(attn, torch.nn.Module)
-                else type(attn).__name__
-            )
-            fail(
-                f"{fn}.self_attn should be your MultiHeadAttention, got "
-                f"{kind}."
-            )
+        _uses_own_attention(layer, mha_cls, fn)
         tm.no_torch_submodule(layer, MHA, fn)
         reference = torch.nn.TransformerEncoderLayer(
             d, h, ff, dropout=0.0, batch_first=True
@@ -734,35 +784,8 @@ def TransformerEncoderLayer(student_cls, mha_cls):
             "a causal mask (L, L)": torch.ones(L, L, dtype=torch.bool).tril(),
         }
         for label, mask in masks.items():
-            x = _randn(g, N, L, d)
-            torch_mask = _torch_mask(mask, N, L, L, h)
-
-            def call(mod, t, mask=mask, torch_mask=torch_mask):
-                if isinstance(mod, torch.nn.TransformerEncoderLayer):
-                    return mod(t[0], src_mask=torch_mask)
-                if mask is None:
-                    return mod(t[0])
-                return mod(t[0], mask=mask.clone())
-
-            def make_inputs(x=x):
-                return [x.clone().requires_grad_()]
-
-            def hint(mine, call=call, x=x, ref=reference, sizes=(d, h, ff)):
-                return _layer_hint(ref, call, [x], mine, *sizes)
-
-            tm.parity(
-                fn,
-                layer,
-                reference,
-                MHA,
-                call,
-                make_inputs,
-                [("output", (N, L, d), lambda r: r)],
-                f"d_model {d}, nhead {h}, dim_feedforward {ff}, x "
-                f"({N}, {L}, {d}), {label}",
-                seed=800 + k,
-                hint=hint,
-            )
+            modules = (layer, reference)
+            _layer_trial(modules, g, (N, L, d, h, ff), (label, mask), k)
     layer32 = tm.build(student_cls, fn, 4, 2, 6)
     with tm.forbid(MHA, fn):
         out = layer32(torch.randn(2, 3, 4))
@@ -802,6 +825,12 @@ def _reverser_key(name):
     return head == "layers" and number.isdigit() and key in LAYER_KEYS
 
 
+REVERSER = (
+    "Reverser (embedding, positional encoding, your encoder layers, "
+    "linear read-out)"
+)
+
+
 def reversal_trained(model, layer_cls, mha_cls, threshold, count=1000):
     """The trained weights, run by torch.nn.TransformerEncoderLayer in the
     grader, reverse fresh sequences; the student's model, built from the
@@ -815,60 +844,20 @@ def reversal_trained(model, layer_cls, mha_cls, threshold, count=1000):
     if not any(isinstance(m, mha_cls) for m in model.modules()):
         fail("model must use your MultiHeadAttention.")
     tm.no_torch_submodule(model, MHA, "model")
-    architecture = (
-        "Reverser (embedding, positional encoding, your encoder layers, "
-        "linear read-out)"
-    )
-    state = tm.trained_state(model, "model", _reverser_key, architecture)
+    state = tm.trained_state(model, "model", _reverser_key, REVERSER)
     for name in ("embedding.weight", "position", "output.weight"):
         if name not in state:
-            fail(f"model has no {name}; keep the notebook's {architecture}.")
-    layers = sorted(
-        {int(n.split(".")[1]) for n in state if n.startswith("layers.")}
-    )
-    if not layers or layers != list(range(len(layers))):
-        fail(
-            "model's encoder layers are missing; keep the notebook's "
-            f"{architecture}."
-        )
-    V, d = state["embedding.weight"].shape
-    references = []
-    for number in layers:
-        try:
-            attention = model.get_submodule(f"layers.{number}.self_attn")
-        except AttributeError:
-            fail(f"model.layers[{number}] should have its self_attn.")
-        attention = getattr(attention, "num_heads", None)
-        ff = state[f"layers.{number}.linear1.weight"].shape[0]
-        if not isinstance(attention, int) or attention < 1 or d % attention:
-            fail("each layer's self_attn should keep its num_heads.")
-        layer = torch.nn.TransformerEncoderLayer(
-            d, attention, ff, dropout=0.0, batch_first=True
-        )
-        references.append(
-            tm.load_part(
-                layer, state, f"layers.{number}.", "model", architecture
-            )
-        )
-    embedding = tm.load_part(
-        torch.nn.Embedding(V, d), state, "embedding.", "model", architecture
-    )
-    output = tm.load_part(
-        torch.nn.Linear(d, state["output.weight"].shape[0]),
-        state,
-        "output.",
-        "model",
-        architecture,
-    )
+            fail(f"model has no {name}; keep the notebook's {REVERSER}.")
+    embedding, layers, output = _reverser_parts(model, state)
     x, lengths, y = reversal(count, np.random.default_rng(2024))
     tokens, lengths_t = torch.from_numpy(x), torch.from_numpy(lengths)
-    T = x.shape[1]
+    T, d = x.shape[1], state["embedding.weight"].shape[1]
     if state["position"].shape[0] < T or state["position"].shape[-1] != d:
         fail(f"model's position buffer should be (at least {T}, {d}).")
     real = torch.arange(T)[None, :] < lengths_t[:, None]  # (N, T)
     with torch.no_grad():
         h = embedding(tokens) + state["position"][:T]
-        for layer in references:
+        for layer in layers:
             h = layer(h, src_key_padding_mask=~real)
         reference = output(h)
     model.eval()
@@ -887,11 +876,51 @@ def reversal_trained(model, layer_cls, mha_cls, threshold, count=1000):
         atol=1e-3,
     )
     predicted = reference.argmax(-1).numpy()
-    real = real.numpy()
-    correct = np.all((predicted == y) | ~real, axis=1)
+    correct = np.all((predicted == y) | ~real.numpy(), axis=1)
     accuracy = float(correct.mean())
     if not accuracy >= threshold:
         fail(
             f"the model reverses {accuracy:.3f} of {count} fresh sequences "
             f"exactly; it should reach {threshold}."
         )
+
+
+def _reverser_parts(model, state):
+    """(embedding, encoder layers, read-out): torch modules holding the
+    trained weights, as the notebook's architecture uses them."""
+    layers = sorted(
+        {int(n.split(".")[1]) for n in state if n.startswith("layers.")}
+    )
+    if not layers or layers != list(range(len(layers))):
+        fail(
+            "model's encoder layers are missing; keep the notebook's "
+            f"{REVERSER}."
+        )
+    V, d = state["embedding.weight"].shape
+    references = [_reverser_layer(model, state, n, d) for n in layers]
+    embedding = tm.load_part(
+        torch.nn.Embedding(V, d), state, "embedding.", "model", REVERSER
+    )
+    output = tm.load_part(
+        torch.nn.Linear(d, state["output.weight"].shape[0]),
+        state,
+        "output.",
+        "model",
+        REVERSER,
+    )
+    return embedding, references, output
+
+
+def _reverser_layer(model, state, number, d):
+    try:
+        attention = model.get_submodule(f"layers.{number}.self_attn")
+    except AttributeError:
+        fail(f"model.layers[{number}] should have its self_attn.")
+    heads = getattr(attention, "num_heads", None)
+    ff = state[f"layers.{number}.linear1.weight"].shape[0]
+    if not isinstance(heads, int) or heads < 1 or d % heads:
+        fail("each layer's self_attn should keep its num_heads.")
+    layer = torch.nn.TransformerEncoderLayer(
+        d, heads, ff, dropout=0.0, batch_first=True
+    )
+    return tm.load_part(layer, state, f"layers.{number}.", "model", REVERSER)

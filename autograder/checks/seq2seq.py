@@ -332,56 +332,8 @@ def beam_search(student):
         for beam in (1, 2, 3, case[0] ** case[3])
     ]
     trials += [(case, beam) for case in LONG_CASES for beam in (2, 3, 4)]
-    for (V, eos, bos, max_len, recurrent, seed), beam in trials:
-        step = MarkovStep(
-            V, seed, recurrent, sharp=1.0 if max_len > 4 else 2.0
-        )
-        if True:
-            expected_tokens, expected_score = (
-                exhaustive(step, bos, eos, max_len)
-                if beam == V**max_len
-                else reference_beam(step, bos, eos, beam, max_len)
-            )
-            result = student(
-                step, step.initial_state(), bos, eos, beam, max_len
-            )
-            if not isinstance(result, tuple) or len(result) != 2:
-                fail(f"{fn} should return a tuple (tokens, score).")
-            tokens = _as_tokens(result[0], fn)
-            try:
-                score = float(result[1])
-            except (TypeError, ValueError):
-                fail(
-                    f"{fn}: the score should be a float, got "
-                    f"{type(result[1]).__name__}."
-                )
-            context = (
-                f"beam_size {beam}, {V} tokens, EOS {eos}, max_len {max_len}"
-            )
-            if eos in tokens or (
-                tokens
-                and tokens[0] == bos
-                and bos != eos
-                and expected_tokens[:1] != [bos]
-            ):
-                fail(
-                    f"{fn} ({context}): the returned tokens exclude BOS "
-                    "and EOS."
-                )
-            if tokens != expected_tokens:
-                fail(
-                    f"{fn} ({context}) returned {tokens}, expected "
-                    f"{expected_tokens}: "
-                    f"{_beam_hint(step, tokens, bos, eos, beam, max_len)}."
-                )
-            true_score = _score(step, tokens, bos, eos, max_len)
-            if not math.isclose(score, true_score, rel_tol=1e-6, abs_tol=1e-9):
-                fail(
-                    f"{fn} ({context}) returned the score {score:.6g} but "
-                    f"its tokens have {true_score:.6g}: the score is the sum "
-                    "of the log-probabilities of every emitted token, EOS "
-                    "included, without length normalisation."
-                )
+    for case, beam in trials:
+        _beam_trial(student, fn, case, beam)
     step = MarkovStep(4, 7)
     result = student(step, step.initial_state(), 0, 1, 3, 0)
     if (
@@ -390,6 +342,57 @@ def beam_search(student):
         or float(result[1]) != 0.0
     ):
         fail(f"{fn} with max_len = 0 should return ([], 0.0), got {result!r}.")
+
+
+def _beam_result(fn, result):
+    """(tokens, score) of a returned tuple."""
+    if not isinstance(result, tuple) or len(result) != 2:
+        fail(f"{fn} should return a tuple (tokens, score).")
+    tokens = _as_tokens(result[0], fn)
+    try:
+        score = float(result[1])
+    except (TypeError, ValueError):
+        fail(
+            f"{fn}: the score should be a float, got "
+            f"{type(result[1]).__name__}."
+        )
+    return tokens, score
+
+
+def _beam_trial(student, fn, case, beam):
+    """One search: the reference's tokens, and the score of the tokens."""
+    V, eos, bos, max_len, recurrent, seed = case
+    step = MarkovStep(V, seed, recurrent, sharp=1.0 if max_len > 4 else 2.0)
+    expected_tokens, expected_score = (
+        exhaustive(step, bos, eos, max_len)
+        if beam == V**max_len
+        else reference_beam(step, bos, eos, beam, max_len)
+    )
+    tokens, score = _beam_result(
+        fn, student(step, step.initial_state(), bos, eos, beam, max_len)
+    )
+    context = f"beam_size {beam}, {V} tokens, EOS {eos}, max_len {max_len}"
+    if eos in tokens or (
+        tokens
+        and tokens[0] == bos
+        and bos != eos
+        and expected_tokens[:1] != [bos]
+    ):
+        fail(f"{fn} ({context}): the returned tokens exclude BOS and EOS.")
+    if tokens != expected_tokens:
+        fail(
+            f"{fn} ({context}) returned {tokens}, expected "
+            f"{expected_tokens}: "
+            f"{_beam_hint(step, tokens, bos, eos, beam, max_len)}."
+        )
+    true_score = _score(step, tokens, bos, eos, max_len)
+    if not math.isclose(score, true_score, rel_tol=1e-6, abs_tol=1e-9):
+        fail(
+            f"{fn} ({context}) returned the score {score:.6g} but "
+            f"its tokens have {true_score:.6g}: the score is the sum "
+            "of the log-probabilities of every emitted token, EOS "
+            "included, without length normalisation."
+        )
 
 
 def _beam_hint(step, tokens, bos, eos, beam, max_len):

@@ -181,16 +181,7 @@ def parity(
     mine_in, ref_in = make_inputs(), make_inputs()
     with forbid(kind, fn):
         result = call(module, mine_in)
-    mine = []
-    for name, shape, getter in outputs:
-        try:
-            value = getter(result)
-        except (TypeError, IndexError, KeyError, ValueError):
-            fail(
-                f"{fn}.forward returned {type(result).__name__}, not the "
-                f"expected structure ({', '.join(n for n, *_ in outputs)})."
-            )
-        mine.append(as_tensor(value, name, fn, shape))
+    mine = _outputs(fn, result, outputs)
     ref_result = call(reference, ref_in)
     ref = [getter(ref_result) for _, _, getter in outputs]
     names = [name for name, *_ in outputs]
@@ -206,6 +197,35 @@ def parity(
     ]
     sum((m * u).sum() for m, u in zip(mine, ups)).backward()
     sum((r * u).sum() for r, u in zip(ref, ups)).backward()
+    wrong, message = compare_tensors(
+        fn, _gradient_pairs(fn, (module, reference), mine_in, ref_in), context
+    )
+    if wrong:
+        fail(message + ": the forward pass must stay differentiable.")
+    module.zero_grad()
+    reference.zero_grad()
+    return mine
+
+
+def _outputs(fn, result, outputs):
+    """The output tensors of a student's result, each checked."""
+    mine = []
+    for name, shape, getter in outputs:
+        try:
+            value = getter(result)
+        except (TypeError, IndexError, KeyError, ValueError):
+            fail(
+                f"{fn}.forward returned {type(result).__name__}, not the "
+                f"expected structure ({', '.join(n for n, *_ in outputs)})."
+            )
+        mine.append(as_tensor(value, name, fn, shape))
+    return mine
+
+
+def _gradient_pairs(fn, modules, mine_in, ref_in):
+    """name -> (student's, reference's) gradient of every input and
+    parameter the reference's output depends on."""
+    module, reference = modules
     pairs = {}
     for k, (a, b) in enumerate(zip(mine_in, ref_in)):
         if b.grad is not None:
@@ -217,12 +237,7 @@ def parity(
         if params[name].grad is None:
             fail(f"{fn}: no gradient reaches {name}.")
         pairs[f"gradient of {name}"] = (params[name].grad, param.grad)
-    wrong, message = compare_tensors(fn, pairs, context)
-    if wrong:
-        fail(message + ": the forward pass must stay differentiable.")
-    module.zero_grad()
-    reference.zero_grad()
-    return mine
+    return pairs
 
 
 def order_hint(
