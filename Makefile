@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.setup-done
 
-.PHONY: setup book test release lint benchmark clean
+.PHONY: setup book test test-fast release lint benchmark clean
 
 setup: $(STAMP)
 
@@ -23,6 +23,10 @@ book: setup
 
 test: setup
 	$(PY) -m pytest
+
+# The inner loop: every test but those marked slow (under 2 minutes).
+test-fast: setup
+	$(PY) -m pytest -m "not slow"
 
 release: setup
 	$(PY) -m autograder release

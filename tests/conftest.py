@@ -10,6 +10,23 @@ for path in (REPO, REPO / "tests"):
     if str(path) not in sys.path:
         sys.path.insert(0, str(path))
 
+# Fixtures that build the book or grade a class with the real grader: a
+# test that uses one is slow (`make test-fast` leaves it out).
+SLOW_FIXTURES = {
+    "built",
+    "graded",
+    "graded_rnn",
+    "class_root",
+    "adversarial",
+    "catalogue",
+}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if SLOW_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
+
 
 @pytest.fixture(scope="session")
 def built(tmp_path_factory):

@@ -16,6 +16,7 @@ import pytest
 import torch
 from torch import nn
 
+from alternatives import ALTERNATIVES
 from autograder.checks import CheckFailure
 from autograder.checks import attention as attention_checks
 from autograder.checks import gru as gru_checks
@@ -23,9 +24,9 @@ from autograder.checks import lstm as lstm_checks
 from autograder.checks import rnn as rnn_checks
 from autograder.checks import self_attention as sa_checks
 from autograder.checks import seq2seq as seq2seq_checks
+from hidden import load
 from mutants import MUTANTS
 from submissions import solution_sources
-from test_checks import ALTERNATIVES, load
 
 
 def test_rnn_validation_text_is_the_graders():

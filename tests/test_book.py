@@ -7,25 +7,8 @@ import yaml
 
 from autograder import course
 
+from book_pages import toc_files
 from submissions import REPO
-
-
-def toc_files():
-    """Every page of _toc.yml in reading order: root, chapters, sections
-    (with or without parts)."""
-    toc = yaml.safe_load((REPO / "_toc.yml").read_text())
-    files = [toc["root"]]
-
-    def walk(entries):
-        for entry in entries:
-            if "file" in entry:
-                files.append(entry["file"])
-            walk(entry.get("sections", []))
-            walk(entry.get("chapters", []))
-
-    walk(toc.get("parts", []))
-    walk(toc.get("chapters", []))
-    return files
 
 
 def is_notebook(name):

@@ -19,6 +19,7 @@ import pytest
 
 from autograder import course
 from autograder.notebooks import graded_cells
+from hidden import unit_cells
 from mutants import MUTANTS
 from submissions import REPO, make_submission, solution_sources
 
@@ -45,8 +46,6 @@ def graded_mutants(name, count=2):
 
 
 def _applied_cells(name):
-    from test_checks import unit_cells
-
     return {g for g, _ in graded_cells(name)} - set(unit_cells(name))
 
 
@@ -391,6 +390,7 @@ def test_feedback_never_shows_hidden_tests(graded):
             assert line not in text, (page.name, line)
 
 
+@pytest.mark.slow
 def test_whole_notebook_time_limit(tmp_path):
     subs = tmp_path / "submitted"
     slow = "import time\ntime.sleep(4)\n"

@@ -305,6 +305,7 @@ def test_running_twice_changes_nothing(catalogue):
     assert (out.read_bytes(), journal.read_bytes()) == before
 
 
+@pytest.mark.slow
 def test_regrade_ignores_the_journal(tmp_path):
     subs = tmp_path / "submitted"
     (subs / "no_notebook" / "rnn").mkdir(parents=True)

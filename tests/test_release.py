@@ -61,6 +61,7 @@ def test_every_assignment_has_a_release():
         assert (REPO / "notebooks" / name / f"{name}.ipynb").exists()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ASSIGNMENTS)
 def test_release_is_in_sync_with_the_source(name, tmp_path):
     """Regenerate with nbgrader; the committed release must be identical."""

@@ -139,12 +139,15 @@ def _intake(ledger, pending, run, master_db):
             outcome = {"status": status, "detail": detail, "seconds": 0.0}
             ledger.finish(found, outcome)
             continue
-        job = _job(options, key, found, copy, run, master_db)
+        job = _job(options, found, key, run, master_db)
         todo[job] = (found, detail)
     return todo
 
 
-def _job(options, key, found, copy, run, master_db):
+def _job(options, found, key, run, master_db):
+    """The job of ``found``, known to nbgrader as ``key``; its files in
+    the run folder ``run``."""
+    copy = run / "inputs" / f"{key}.ipynb"
     work = run / "work" / key
     return Job(
         assignment=options.assignment,
