@@ -58,7 +58,15 @@ def test_every_assignment_has_at_least_eight_mutants():
         assert len(MUTANTS.get(name, [])) >= 8, name
 
 
-@pytest.mark.parametrize("name", sorted(ALTERNATIVES))
+@pytest.mark.parametrize(
+    "name",
+    [
+        pytest.param(name, marks=pytest.mark.slow)
+        if name == "self_attention"  # about 7 s
+        else name
+        for name in sorted(ALTERNATIVES)
+    ],
+)
 def test_alternative_correct_implementations_pass(name):
     if name not in course.assignments():
         pytest.skip(f"no {name} assignment yet")
