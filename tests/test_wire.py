@@ -3,6 +3,7 @@ travels and comes back as what it was; each side refuses the tags that
 are not sent its way; a conversation over a real socket computes values
 and gradients on the kernel's side."""
 
+import contextlib
 import json
 import socket
 import threading
@@ -131,6 +132,31 @@ def test_messages_are_framed_by_their_length():
             protocol.recv(right)
 
 
+@contextlib.contextmanager
+def conversation(student_function, passed):
+    """A kernel serving ``student_function`` in a thread, over a socket
+    pair; yields the judge's proxy of it, then gives the verdict
+    ``passed``. The verdict the kernel received goes in ``served``."""
+    kernel_sock, judge_sock = socket.socketpair()
+    kernel = KernelEnd(kernel_sock)
+    handle = kernel.encode(student_function)
+    served = {}
+    thread = threading.Thread(
+        target=lambda: served.setdefault("end", kernel.serve_until_return())
+    )
+    thread.start()
+    judge = Channel(judge_sock)
+    channels.attach(judge)
+    try:
+        yield judge.decode(over_json(handle)), served
+        protocol.send(judge_sock, {"op": "verdict", "passed": passed})
+    finally:
+        channels.attach(None)
+        thread.join(timeout=10)
+        kernel_sock.close()
+        judge_sock.close()
+
+
 def test_a_conversation_computes_values_and_gradients_in_the_kernel():
     """The judge calls a student function through a proxy; the kernel
     runs it, sends back the value, then the gradient of the same graph."""
@@ -140,33 +166,15 @@ def test_a_conversation_computes_values_and_gradients_in_the_kernel():
         calls.append(x)
         return (x**2).sum(), x * 3
 
-    kernel_sock, judge_sock = socket.socketpair()
-    kernel = KernelEnd(kernel_sock)
-    handle = kernel.encode(student_square)
-    served = {}
-    thread = threading.Thread(
-        target=lambda: served.setdefault("end", kernel.serve_until_return())
-    )
-    thread.start()
-    judge = Channel(judge_sock)
-    channels.attach(judge)
-    try:
-        square = judge.decode(over_json(handle))
+    with conversation(student_square, True) as (square, served):
         x = torch.tensor([1.0, 2.0, 3.0], dtype=torch.float64)
         x.requires_grad_()
         total, triple = square(x)
-        assert float(total.detach()) == 14.0 and torch.equal(
-            triple, 3 * x.detach()
-        )
+        assert float(total.detach()) == 14.0
+        assert torch.equal(triple, 3 * x.detach())
         total.backward()
         assert torch.equal(x.grad, 2 * x.detach())
         assert len(calls) == 1  # the student's code ran in the kernel
-        protocol.send(judge_sock, {"op": "verdict", "passed": True})
-    finally:
-        channels.attach(None)
-        thread.join(timeout=10)
-        kernel_sock.close()
-        judge_sock.close()
     assert served["end"]["passed"] is True
 
 
@@ -174,21 +182,8 @@ def test_a_student_exception_arrives_as_a_remote_error():
     def student_broken(x):
         raise ValueError("shapes do not match")
 
-    kernel_sock, judge_sock = socket.socketpair()
-    kernel = KernelEnd(kernel_sock)
-    handle = kernel.encode(student_broken)
-    thread = threading.Thread(target=kernel.serve_until_return)
-    thread.start()
-    judge = Channel(judge_sock)
-    channels.attach(judge)
-    try:
-        broken = judge.decode(over_json(handle))
+    with conversation(student_broken, False) as (broken, served):
         with pytest.raises(ValueError, match="shapes do not match") as error:
             broken(np.zeros(2))
         assert isinstance(error.value, channels.RemoteError)
-        protocol.send(judge_sock, {"op": "verdict", "passed": False})
-    finally:
-        channels.attach(None)
-        thread.join(timeout=10)
-        kernel_sock.close()
-        judge_sock.close()
+    assert served["end"]["passed"] is False
