@@ -19,7 +19,9 @@ between them that the layout shows:
 
 :mod:`autograder.course` says where the course's files live and how
 nbgrader sees them; :mod:`autograder.notebooks` reads the source
-notebooks. nbgrader's course folder and gradebook live in
-``autograder/_course`` and the per-submission work folders in
-``autograder/_grading`` (neither is committed).
+notebooks from the folder it is given. The grader never writes inside
+its own package: nbgrader's course folder, the master gradebook and the
+per-submission work folders live in a work folder (``.autograder/``
+beside the grades CSV, or ``--workdir``). Installed from its wheel
+(``grader/``, distribution ``seqbook-grader``) it works the same.
 """

@@ -13,10 +13,21 @@ from autograder import course
 from autograder.job import Limits, parse_size
 
 
+def _shown(path):
+    """``path`` relative to the current folder where it is inside it."""
+    try:
+        return Path(path).resolve().relative_to(Path.cwd())
+    except ValueError:
+        return path
+
+
 def cmd_release(args):
-    names = args.assignments or course.assignments()
-    for path in course.release(names):
-        print(f"wrote {path.relative_to(course.REPO)}")
+    if not args.source.is_dir():
+        print(f"error: no source folder {args.source}", file=sys.stderr)
+        return 2
+    names = args.assignments or course.assignments(args.source)
+    for path in course.release(names, dest=args.dest, source=args.source):
+        print(f"wrote {_shown(path)}")
     return 0
 
 
@@ -36,6 +47,8 @@ def grade_options(args):
             max_output=parse_size(args.max_output),
         ),
         feedback_dir=args.feedback,
+        source=args.source.resolve(),
+        workdir=args.workdir,
         progress=not args.quiet,
         regrade=args.regrade,
     )
@@ -87,7 +100,24 @@ def _release_parser(sub):
     release.add_argument(
         "assignments", nargs="*", help="assignment names (default: all)"
     )
+    _source_flag(release)
+    release.add_argument(
+        "--dest",
+        type=Path,
+        default=Path("notebooks"),
+        help="folder of the student notebooks (default ./notebooks)",
+    )
     release.set_defaults(run=cmd_release)
+
+
+def _source_flag(parser):
+    parser.add_argument(
+        "--source",
+        type=Path,
+        default=Path("solutions"),
+        help="folder of the source notebooks, <name>/<name>.ipynb with "
+        "solutions and hidden tests (default ./solutions)",
+    )
 
 
 # (flag, type, default, help) of grade's limits.
@@ -136,6 +166,14 @@ def _grade_parser(sub):
         default=None,
         help="folder of the feedback pages (default: "
         "feedback/<assignment>/ beside the CSV)",
+    )
+    _source_flag(grade)
+    grade.add_argument(
+        "--workdir",
+        type=Path,
+        default=None,
+        help="work folder for nbgrader's course folder, the master "
+        "gradebook and the runs (default: .autograder/ beside the CSV)",
     )
     grade.add_argument(
         "--regrade",

@@ -1,4 +1,13 @@
-"""Where the course's files live, and nbgrader's view of them."""
+"""Where the course's files live, and nbgrader's view of them.
+
+The grader reads the source notebooks from a folder it is given (the
+command's ``--source``, default ``./solutions``; :data:`SOLUTIONS`, the
+checkout's, for code run inside the repository) and writes only into
+folders outside its own package: the release goes to ``--dest``, and
+grading works in a work folder (``--workdir``, default ``.autograder/``
+beside the grades CSV) that holds nbgrader's course folder with the master
+gradebook (``course/``) and one folder per run (``runs/``).
+"""
 
 import contextlib
 import io
@@ -6,15 +15,17 @@ import json
 import logging
 import os
 import shutil
+import tempfile
 from pathlib import Path
 
 from traitlets.config import Config
 
+# The folder that holds the autograder package: the repository, or the
+# site-packages of an installed grader.
 REPO = Path(__file__).resolve().parent.parent
 SOLUTIONS = REPO / "solutions"
 RELEASE = REPO / "notebooks"
-COURSE = REPO / "autograder" / "_course"
-GRADING = REPO / "autograder" / "_grading"
+WORKDIR_NAME = ".autograder"
 
 # The contract's order of the assignments.
 ORDER = ["rnn", "lstm", "gru", "seq2seq", "attention", "self_attention"]
@@ -46,11 +57,14 @@ def nbgrader_config(root, cell_timeout=60, kernel_ipc=None, source=None):
     source: the folder of the source notebooks (default ``solutions/``).
     """
     c = Config()
+    root = Path(root).resolve()
     if kernel_ipc:
         c.KernelManager.transport = "ipc"
         c.KernelManager.ip = str(kernel_ipc)
     c.CourseDirectory.root = str(root)
-    c.CourseDirectory.source_directory = str(source or SOLUTIONS)
+    c.CourseDirectory.source_directory = str(
+        Path(source or SOLUTIONS).resolve()
+    )
     c.CourseDirectory.release_directory = "release"
     c.CourseDirectory.db_url = f"sqlite:///{Path(root) / 'gradebook.db'}"
     c.CourseDirectory.course_id = "sequence-models"
@@ -85,7 +99,7 @@ def nbgrader_api(root, **kwargs):
     return NbGraderAPI(coursedir=coursedir, config=config)
 
 
-def generate_release(name, root=COURSE, source=None):
+def generate_release(name, root, source=None):
     """Run nbgrader generate_assignment for ``name``; return the notebook path.
 
     The release is written into ``root/release/name/`` and the gradebook at
@@ -116,15 +130,19 @@ def normalise_release(path):
     Path(path).write_text(text + "\n", encoding="utf-8")
 
 
-def release(names=None, dest=RELEASE, root=COURSE):
-    """Generate the student notebooks of ``names`` (default: all) in dest."""
+def release(names=None, dest=RELEASE, root=None, source=None):
+    """Generate the student notebooks of ``names`` (default: all) in dest,
+    with nbgrader's course folder at ``root`` (default: a temporary one)."""
+    if root is None:
+        with tempfile.TemporaryDirectory(prefix="seqbook-release-") as tmp:
+            return release(names, dest, Path(tmp), source)
     written = []
-    for name in names or assignments():
-        if not source_path(name).exists():
+    for name in names or assignments(source):
+        if not source_path(name, source).exists():
             raise FileNotFoundError(
-                f"no source notebook solutions/{name}/{name}.ipynb"
+                f"no source notebook {source_path(name, source)}"
             )
-        generated = generate_release(name, root=root)
+        generated = generate_release(name, root=root, source=source)
         target = Path(dest) / name
         if target.exists():
             shutil.rmtree(target)
@@ -134,11 +152,21 @@ def release(names=None, dest=RELEASE, root=COURSE):
     return written
 
 
-def gradebook_path(root=COURSE):
+def gradebook_path(root):
     return Path(root) / "gradebook.db"
 
 
-def ensure_gradebook(name, root=COURSE, source=None):
+def course_folder(workdir):
+    """nbgrader's course folder (the master gradebook) in a work folder."""
+    return Path(workdir) / "course"
+
+
+def runs_folder(workdir):
+    """The folders of grading runs in a work folder."""
+    return Path(workdir) / "runs"
+
+
+def ensure_gradebook(name, root, source=None):
     """The master gradebook knows ``name``, as its source notebook now
     is; generate it if it does not."""
     from nbgrader.api import Gradebook, MissingEntry
@@ -159,7 +187,9 @@ def ensure_gradebook(name, root=COURSE, source=None):
 
 
 def os_environ_for_kernel():
-    """Environment of grading kernels: repo importable, no progress bars."""
+    """Environment of grading kernels: the grader's and the course
+    library's packages importable (from the checkout, or installed), no
+    progress bars."""
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(
         [str(REPO)]

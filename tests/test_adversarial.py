@@ -114,7 +114,7 @@ for pattern in ["{repo}/solutions/*/*.ipynb",
                 "{repo}/autograder/checks/rnn.py",
                 "{repo}/autograder/judge/server.py",
                 "{repo}/autograder/batch/journal.py",
-                "{repo}/autograder/_course/gradebook.db", "{repo}/.git/HEAD",
+                "{grades}/.autograder/course/gradebook.db", "{repo}/.git/HEAD",
                 "{subs}/*/rnn/rnn.ipynb", "{grades}/*", "{grades}/*/*/*",
                 "/tmp/seqbook-sbx-*/work/*.ipynb",
                 "/tmp/seqbook-sbx-*/ipc/connection.json"]:
@@ -234,7 +234,12 @@ def adversarial(tmp_path_factory):
     server.shutdown()
     with open(out, newline="", encoding="utf-8") as f:
         rows = {row["student_id"]: row for row in csv.DictReader(f)}
-    return {"result": result, "rows": rows, "feedback": grades / "feedback"}
+    return {
+        "result": result,
+        "rows": rows,
+        "grades": grades,
+        "feedback": grades / "feedback",
+    }
 
 
 def _score(rows, student):
@@ -316,8 +321,10 @@ def test_nothing_secret_is_reachable_from_the_kernel(adversarial):
     assert _score(adversarial["rows"], "snoops") == 18, row
 
 
-def test_course_paths_exist():
+def test_course_paths_exist(adversarial):
     # The snoop looks where the secrets really are.
     assert (REPO / "solutions" / "rnn" / "rnn.ipynb").exists()
     assert (REPO / "autograder" / "checks" / "rnn.py").exists()
-    assert course.gradebook_path().parent == course.COURSE
+    assert (REPO / "autograder" / "judge" / "server.py").exists()
+    work = adversarial["grades"] / ".autograder"
+    assert course.gradebook_path(course.course_folder(work)).exists()

@@ -63,6 +63,11 @@ def grade_class(options):
 
 
 def _check_options(options):
+    if options.source and not Path(options.source).is_dir():
+        raise FileNotFoundError(
+            f"no source folder {options.source} (the folder of the source "
+            "notebooks, <name>/<name>.ipynb: give it with --source)"
+        )
     known = course.assignments(options.source)
     if options.assignment not in known:
         raise ValueError(
@@ -74,7 +79,7 @@ def _check_options(options):
 
 
 def _grade(options, received):
-    master_db = session.master_gradebook(options.assignment, options.source)
+    master_db = session.master_gradebook(options)
     students, ignored = intake.list_students(options.submissions)
     previous, skipped = (
         ({}, 0)
@@ -90,7 +95,7 @@ def _grade(options, received):
     run = None
     try:
         pending = _reuse(ledger, previous)
-        run = session.run_folder(options.assignment) if pending else None
+        run = session.run_folder(options) if pending else None
         todo = _intake(ledger, pending, run, master_db)
         ledger.write_csv()
         _report_intake(options, ledger, skipped, ignored)

@@ -3,6 +3,7 @@
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from autograder import course
 from autograder.job import Limits
 
 
@@ -14,8 +15,10 @@ class GradeOptions:
       ``<student_id>/<assignment>/<assignment>.ipynb``; out: the CSV
     - jobs: submissions graded at once; limits: per submission
     - feedback_dir: the feedback pages (default ``feedback/<assignment>``
-      beside the CSV); source: the source notebooks (default
-      ``solutions/``)
+      beside the CSV); source: the source notebooks (default the
+      checkout's ``solutions/``; the command's default is
+      ``./solutions``); workdir: nbgrader's course folder and the run
+      folders (default ``.autograder/`` beside the CSV)
     - progress: a progress bar and a summary; regrade: ignore the journal
     """
 
@@ -26,6 +29,7 @@ class GradeOptions:
     limits: Limits = field(default_factory=Limits)
     feedback_dir: Path | None = None
     source: Path | None = None
+    workdir: Path | None = None
     progress: bool = True
     regrade: bool = False
 
@@ -35,6 +39,13 @@ class GradeOptions:
         if self.feedback_dir:
             return Path(self.feedback_dir)
         return Path(self.out).parent / "feedback" / self.assignment
+
+    @property
+    def work(self):
+        """The work folder (absolute): never inside the grader's package."""
+        if self.workdir:
+            return Path(self.workdir).resolve()
+        return Path(self.out).resolve().parent / course.WORKDIR_NAME
 
     @property
     def journal(self):

@@ -196,7 +196,7 @@ class WorkerProcess:
         with open(self.log, "ab") as log:
             self.process = subprocess.Popen(
                 command,
-                cwd=course.REPO,
+                cwd=self.log.parent,
                 env=self.env,
                 start_new_session=True,
                 pass_fds=(write_fd,),

@@ -3,8 +3,9 @@
 Two graders writing the same CSV at once are refused (:func:`lock`);
 SIGINT and SIGTERM become ``KeyboardInterrupt`` in the main thread so
 that the batch saves what it has (:func:`signals`); each run grades in a
-private folder, and the folders of dead runs are removed
-(:func:`run_folder`).
+private folder of the work folder, and the folders of dead runs are
+removed (:func:`run_folder`); the master gradebook lives in the work
+folder too (:func:`master_gradebook`).
 """
 
 import contextlib
@@ -79,12 +80,16 @@ def ignore_signals():
             signal.signal(signum, signal.SIG_IGN)
 
 
-def master_gradebook(assignment, source=None):
-    """The master gradebook, made under a lock shared by every grader."""
-    course.COURSE.mkdir(parents=True, exist_ok=True)
-    with open(course.COURSE / ".gradebook.lock", "a") as held:
+def master_gradebook(options):
+    """The master gradebook of the work folder, which knows the
+    assignment; made under a lock shared by every grader using it."""
+    root = course.course_folder(options.work)
+    root.mkdir(parents=True, exist_ok=True)
+    with open(root / ".gradebook.lock", "a") as held:
         fcntl.flock(held, fcntl.LOCK_EX)
-        return course.ensure_gradebook(assignment, source=source)
+        return course.ensure_gradebook(
+            options.assignment, root, source=options.source
+        )
 
 
 def _pid_alive(pid):
@@ -97,9 +102,9 @@ def _pid_alive(pid):
     return True
 
 
-def run_folder(assignment):
+def run_folder(options):
     """A private folder for this run; those of dead runs are removed."""
-    root = course.GRADING / assignment
+    root = course.runs_folder(options.work) / options.assignment
     root.mkdir(parents=True, exist_ok=True)
     for old in root.glob("run-*"):
         try:

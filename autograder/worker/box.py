@@ -172,6 +172,7 @@ def hidden_paths(job, box):
         feedback.resolve().parent,
         feedback.resolve().parents[1],
         Path(job.result).resolve().parent,
+        Path(job.master_db).resolve().parent,
     ]
     if job.out:
         candidates.append(Path(job.out).resolve().parent)

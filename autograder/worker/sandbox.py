@@ -74,25 +74,40 @@ def _chown_tree(path, uid):
             os.chown(os.path.join(root, name), uid, uid)
 
 
-def _open_way_to(target, box):
-    """Let another user reach ``target`` (the Python installation, e.g.
-    under /root, which only root may enter): an open, empty folder over
-    the first closed one on the way, with the path to ``target`` put
-    back into it."""
-    parts = target.strip("/").split("/")
-    for depth in range(1, len(parts)):
-        closed = "/" + "/".join(parts[:depth])
-        if os.stat(closed).st_mode & 0o001:
-            continue
-        child = "/" + "/".join(parts[: depth + 1])
-        stash = os.path.join(box, "stash")
-        os.makedirs(stash, exist_ok=True)
-        _bind(child, stash)
-        _mount("tmpfs", closed, "tmpfs", 0, "size=1m,mode=0755")
-        os.makedirs(child, exist_ok=True)
-        _bind(stash, child)
-        _check(_libc.umount2(stash.encode(), MNT_DETACH), "umount")
-        return
+def _prefixes(path):
+    parts = path.strip("/").split("/")
+    return ["/" + "/".join(parts[:depth]) for depth in range(1, len(parts))]
+
+
+def _open_ways_to(targets, box):
+    """Let another user reach each of ``targets`` (the Python installation
+    and the virtual environment, e.g. under /root or a home folder, which
+    only their owner may enter): every closed folder on the way gets an
+    open, empty folder over it, with the paths to the targets put back
+    into it (nothing else of it stays visible)."""
+    stash = os.path.join(box, "stash")
+    for target in targets:
+        for closed in _prefixes(target):
+            if os.stat(closed).st_mode & 0o001:
+                continue
+            children = sorted(
+                {
+                    closed + "/" + t[len(closed) + 1 :].split("/")[0]
+                    for t in targets
+                    if t.startswith(closed + "/")
+                }
+            )
+            for i, child in enumerate(children):
+                os.makedirs(f"{stash}/{i}", exist_ok=True)
+                _bind(child, f"{stash}/{i}")
+            _mount("tmpfs", closed, "tmpfs", 0, "size=1m,mode=0755")
+            for i, child in enumerate(children):
+                os.makedirs(child, exist_ok=True)
+                _bind(f"{stash}/{i}", child)
+                _check(
+                    _libc.umount2(f"{stash}/{i}".encode(), MNT_DETACH),
+                    "umount",
+                )
 
 
 def enter(settings):
@@ -105,7 +120,8 @@ def enter(settings):
     # The kernel's own folder, seen at box/work. (Other kernels' boxes are
     # closed to this one: each belongs to its own user, mode 0700.)
     _bind(work, os.path.join(box, "work"))
-    _open_way_to(os.path.realpath(sys.base_prefix), box)
+    prefixes = {sys.base_prefix, sys.prefix}
+    _open_ways_to(sorted(os.path.realpath(p) for p in prefixes), box)
     for path in settings.get("hide", []):
         _hide(path)
     client = settings.get("client")
