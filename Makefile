@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.setup-done
 
-.PHONY: setup book test test-fast release lint benchmark clean
+.PHONY: setup book test test-fast release grader-wheel lint benchmark clean
 
 setup: $(STAMP)
 
@@ -31,6 +31,11 @@ test-fast: setup
 release: setup
 	$(PY) -m autograder release
 
+# The grader's wheel (seqbook-grader) and the course library's, in dist/:
+# what an instructor installs (README, "Instructors").
+grader-wheel: setup
+	$(PY) -m pip wheel --no-deps --wheel-dir dist ./grader .
+
 lint: setup
 	$(PY) -m ruff check .
 
@@ -38,4 +43,4 @@ benchmark: setup
 	$(PY) benchmarks/run.py
 
 clean:
-	rm -rf _build autograder/_course autograder/_grading
+	rm -rf _build dist

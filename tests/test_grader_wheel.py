@@ -1,0 +1,95 @@
+"""The grader as an instructor installs it: its wheel (seqbook-grader)
+and the course library's, built with pip, installed into a fresh virtual
+environment outside the repository (no editable install, no PYTHONPATH),
+grade a solved notebook there with the installed command, reading the
+source notebooks from ``./solutions`` and writing nothing inside the
+installed package."""
+
+import csv
+import shutil
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from submissions import REPO, make_submission
+from wheelhouse import FreshEnv, build_wheels
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def installed(tmp_path_factory):
+    root = tmp_path_factory.mktemp("grader-wheel")
+    wheels = build_wheels(root / "dist")
+    env = FreshEnv.create(root / "venv", wheels.values())
+    return {"root": root, "wheels": wheels, "env": env}
+
+
+def package_files(env, folder):
+    """(path, size, mtime) of every file of the installed autograder."""
+    code = "import autograder, os; print(os.path.dirname(autograder.__file__))"
+    where = env.run(["-c", code], cwd=folder)
+    assert where.returncode == 0, where.stderr
+    package = Path(where.stdout.strip())
+    return package, {
+        (str(p), p.stat().st_size, p.stat().st_mtime_ns)
+        for p in package.rglob("*")
+    }
+
+
+def test_the_grader_wheel_holds_the_grader_and_nothing_else(installed):
+    wheel = installed["wheels"]["seqbook-grader"]
+    assert wheel.name.startswith("seqbook_grader-")
+    version = (REPO / "VERSION").read_text().strip()
+    assert f"-{version}-" in wheel.name
+    names = zipfile.ZipFile(wheel).namelist()
+    code = [n for n in names if not n.startswith("seqbook_grader-")]
+    assert code and all(
+        n.startswith("autograder/") and n.endswith(".py") for n in code
+    ), [n for n in code if not n.endswith(".py")]
+    assert "autograder/checks/rnn.py" in code
+    assert "autograder/judge/protocol.py" in code
+    assert not [n for n in names if "solutions" in n or "tests/" in n]
+    entry = zipfile.ZipFile(wheel).read(
+        f"seqbook_grader-{version}.dist-info/entry_points.txt"
+    )
+    assert b"seqbook-grader = autograder.cli:main" in entry
+
+
+def test_the_installed_grader_grades_a_solved_notebook(installed, tmp_path):
+    env = installed["env"]
+    course = tmp_path / "course"
+    shutil.copytree(REPO / "solutions" / "rnn", course / "solutions" / "rnn")
+    make_submission("rnn", course / "submitted" / "ada")
+    package, before = package_files(env, course)
+    assert str(package).startswith(str(env.path))  # not the repository's
+    seqbook = env.run(
+        ["-c", "import seqbook; print(seqbook.__file__)"], course
+    )
+    assert seqbook.stdout.startswith(str(env.path)), seqbook.stdout
+
+    result = env.run(
+        ["-m", "autograder", "grade", "rnn", "submitted"]
+        + ["--out", "grades/rnn.csv", "--quiet", "--cell-timeout", "120"],
+        cwd=course,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    with open(course / "grades" / "rnn.csv", newline="") as f:
+        (row,) = list(csv.DictReader(f))
+    assert row["student_id"] == "ada" and row["status"] == "graded"
+    assert float(row["score"]) == float(row["max_score"]) == 18
+    assert (course / "grades" / "feedback" / "rnn" / "ada.html").exists()
+    gradebook = course / "grades" / ".autograder" / "course" / "gradebook.db"
+    assert gradebook.exists()
+    assert package_files(env, course)[1] == before, "wrote in the package"
+
+
+def test_the_installed_command_says_where_the_sources_are(installed, tmp_path):
+    result = installed["env"].run(
+        ["seqbook-grader", "grade", "rnn", ".", "--out", "g.csv"], tmp_path
+    )
+    assert result.returncode == 2
+    assert f"no source folder {tmp_path / 'solutions'}" in result.stderr
+    assert "--source" in result.stderr
+    assert "Traceback" not in result.stderr
