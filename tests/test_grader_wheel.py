@@ -43,6 +43,8 @@ def test_the_grader_wheel_holds_the_grader_and_nothing_else(installed):
     assert wheel.name.startswith("seqbook_grader-")
     version = (REPO / "VERSION").read_text().strip()
     assert f"-{version}-" in wheel.name
+    # Until the course library reads VERSION too, its version must agree.
+    assert f"-{version}-" in installed["wheels"]["seqbook"].name
     names = zipfile.ZipFile(wheel).namelist()
     code = [n for n in names if not n.startswith("seqbook_grader-")]
     assert code and all(
