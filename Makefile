@@ -4,13 +4,22 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.setup-done
+# Where torch comes from first. Empty: pip's usual index (the CPU build on
+# macOS and Windows, and wherever pip is set up to offer it, as on this
+# course's machines; a CUDA build of several GB on other Linux). For the
+# CPU build on Linux:
+#   make setup TORCH_INDEX=https://download.pytorch.org/whl/cpu
+TORCH_INDEX ?=
+# The tests' fresh virtual environments install torch the same way.
+export TORCH_INDEX
 
-.PHONY: setup book test release lint benchmark clean
+.PHONY: setup book test test-fast release publish lint benchmark clean
 
 setup: $(STAMP)
 
-$(STAMP): requirements.txt constraints.txt pyproject.toml
+$(STAMP): requirements.txt constraints.txt pyproject.toml VERSION
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(if $(TORCH_INDEX),$(PY) -m pip install --quiet torch -c constraints.txt --index-url $(TORCH_INDEX))
 	$(PY) -m pip install --quiet -r requirements.txt -c constraints.txt
 	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e .
 	@touch $(STAMP)
@@ -24,8 +33,17 @@ book: setup
 test: setup
 	$(PY) -m pytest
 
+# The inner loop: everything but the tests marked slow.
+test-fast: setup
+	$(PY) -m pytest -m "not slow"
+
 release: setup
 	$(PY) -m autograder release
+
+# The student tree in _publish/: the site, the notebooks, the course
+# library's wheel and source, binder/ (README, "Publishing").
+publish: book
+	$(PY) -m publish
 
 lint: setup
 	$(PY) -m ruff check .
@@ -34,4 +52,4 @@ benchmark: setup
 	$(PY) benchmarks/run.py
 
 clean:
-	rm -rf _build autograder/_course autograder/_grading
+	rm -rf _build _publish autograder/_course autograder/_grading
