@@ -34,18 +34,19 @@ CELL_ID = "install-seqbook"
 TEMPLATE = """\
 # Set-up: install the course library `seqbook` {version} if it is missing.
 # Where it is installed (the course's environment, Binder, grading) this
-# cell does nothing. Elsewhere (Colab, your own Jupyter) pip installs it
-# from the book's site, or from where your own PIP_FIND_LINKS says.
-# seqbook does not depend on torch: pip leaves torch as it is.
+# cell does nothing; elsewhere (Colab, your own Jupyter) pip installs it
+# from the book's site. seqbook does not depend on torch, so pip leaves
+# your torch as it is.
 import importlib.util, os, subprocess, sys
 
 if importlib.util.find_spec("seqbook") is None:
-    wheels = "{wheels}"  # on the book's site
+    # the book's site; your own PIP_FIND_LINKS, if set, comes first
+    wheels = "{wheels}"
     env = {{"PIP_FIND_LINKS": wheels, **os.environ}}
     pip = [sys.executable, "-m", "pip", "install", "seqbook=={version}"]
     subprocess.run(pip, env=env, check=True)
     importlib.invalidate_caches()"""
-WHEELS_LINE = re.compile(r'^(    wheels = )"[^"\n]*"(  # on the book)', re.M)
+WHEELS_LINE = re.compile(r'^(    wheels = )"[^"\n]*"$', re.M)
 
 
 def source(version=None, wheels=""):
@@ -84,7 +85,7 @@ def with_site(nb, published):
     if first.get("id") != CELL_ID:
         raise ValueError("the notebook does not start with the install cell")
     wheels = published.wheels if published else ""
-    new, count = WHEELS_LINE.subn(rf'\1"{wheels}"\2', text(first))
+    new, count = WHEELS_LINE.subn(rf'\1"{wheels}"', text(first))
     if count != 1:
         raise ValueError("the install cell has no wheels line to set")
     first["source"] = new
