@@ -13,7 +13,7 @@ TORCH_INDEX ?=
 # The tests' fresh virtual environments install torch the same way.
 export TORCH_INDEX
 
-.PHONY: setup book test test-fast release publish lint benchmark clean
+.PHONY: setup book test test-fast release publish wheels lint benchmark clean
 
 setup: $(STAMP)
 
@@ -44,6 +44,11 @@ release: setup
 # library's wheel and source, binder/ (README, "Publishing").
 publish: book
 	$(PY) -m publish
+
+# Every wheel of publish/wheels.py in dist/ (the grader's is for
+# instructors: never published).
+wheels: setup
+	$(PY) -m publish --wheels dist
 
 lint: setup
 	$(PY) -m ruff check .

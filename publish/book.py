@@ -13,6 +13,8 @@ file (``book/<chapter>.md``, which Colab cannot open) in the repository of
   are the copies that chapters offer with ``{download}``.
 - ``{notebook-links} notebooks/<name>/<name>.ipynb`` (on the assignment
   pages) lists that notebook's download and its Colab and Binder links.
+- The site works from the file system too: there the search lists its
+  results without summaries (a page may not read others from file://).
 - Launch links, in the page's launch menu and in ``{notebook-links}``, open
   these ``.ipynb`` files in the published tree, whose repository is
   ``repository.url`` in ``_config.yml`` (``publish.config``). While that is
@@ -37,6 +39,13 @@ THEME_PROVIDERS = (
     "jupyterhub_url",
     "deepnote_url",
     "jupyterlite_url",
+)
+# Opened from the file system, a page may not read other pages: the search
+# then lists its results without the summaries it would fetch from them
+# (which would only fail, with an error in the console).
+FILE_SEARCH = (
+    'if (location.protocol === "file:") '
+    "DOCUMENTATION_OPTIONS.SHOW_SEARCH_SUMMARY = false;"
 )
 LAUNCHERS = {
     "Binder": ("binder", "_static/images/logo_binder.svg"),
@@ -203,6 +212,8 @@ def on_finished(app, exception):
 
 
 def setup(app):
+    # after documentation_options.js (priority 200), before the search runs
+    app.add_js_file(None, body=FILE_SEARCH, priority=210)
     app.add_node(notebook_links)
     app.add_directive("notebook-links", NotebookLinks)
     app.connect("config-inited", on_config)

@@ -85,15 +85,22 @@ class FreshEnv:
 
     def environ(self, **extra):
         """os.environ as a student's shell in this venv has it: the venv's
-        scripts first, no PYTHONPATH, nothing of another venv."""
+        scripts first, no PYTHONPATH, nothing of another venv; then
+        ``extra`` (a value of None removes that variable)."""
         env = {
             k: v
             for k, v in os.environ.items()
             if k not in ("PYTHONPATH", "VIRTUAL_ENV", "PYTHONHOME")
+            # under pytest, ipykernel would not show what subprocesses print
+            and not k.startswith("PYTEST_")
         }
         env["PATH"] = os.pathsep.join([str(self.bin), env.get("PATH", "")])
         env["VIRTUAL_ENV"] = str(self.path)
-        env.update({k: str(v) for k, v in extra.items()})
+        for key, value in extra.items():
+            if value is None:
+                env.pop(key, None)
+            else:
+                env[key] = str(value)
         return env
 
     def run(self, args, cwd=None, env=None, timeout=1800):

@@ -88,7 +88,9 @@ def with_site(nb, published):
     new, count = WHEELS_LINE.subn(rf'\1"{wheels}"', text(first))
     if count != 1:
         raise ValueError("the install cell has no wheels line to set")
-    first["source"] = new
+    # keep the form the notebook has (a string, or nbformat's list of lines)
+    as_list = isinstance(first.get("source"), list)
+    first["source"] = new.splitlines(keepends=True) if as_list else new
     return nb
 
 
