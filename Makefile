@@ -55,6 +55,7 @@ lint: setup
 
 benchmark: setup
 	$(PY) benchmarks/run.py
+	$(PY) benchmarks/packaging.py
 
 clean:
 	rm -rf _build _publish autograder/_course autograder/_grading

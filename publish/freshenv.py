@@ -66,11 +66,13 @@ class FreshEnv:
     @classmethod
     def create(cls, path, packages=None):
         """A new venv at ``path`` with ``packages`` (default: torch, the
-        course library's dependencies and Jupyter's kernel)."""
+        course library's dependencies and Jupyter's kernel; [] for none)."""
         env = cls(path)
         subprocess.run([sys.executable, "-m", "venv", str(path)], check=True)
+        if packages is None:
+            packages = ["torch", *library_requirements(), *JUPYTER]
         torch_index = os.environ.get("TORCH_INDEX")
-        if torch_index:
+        if torch_index and "torch" in packages:
             env.pip(
                 "install",
                 "torch",
@@ -79,8 +81,8 @@ class FreshEnv:
                 "--index-url",
                 torch_index,
             )
-        wanted = packages or ["torch", *library_requirements(), *JUPYTER]
-        env.pip("install", *wanted, "-c", CONSTRAINTS)
+        if packages:
+            env.pip("install", *packages, "-c", CONSTRAINTS)
         return env
 
     def environ(self, **extra):
