@@ -58,14 +58,16 @@ def notebook_table(out, where):
     chapters = [
         f"{p}.ipynb" for p in toc_pages() if (out / f"{p}.ipynb").exists()
     ]
-    assignments = sorted(
-        str(p.relative_to(out)) for p in out.glob("notebooks/*/*.ipynb")
+    # in the course's order: that of their pages in _toc.yml
+    order = [Path(p).name for p in toc_pages() if "/assignments/" in p]
+    found = sorted(
+        out.glob("notebooks/*/*.ipynb"),
+        key=lambda p: (order.index(p.stem) if p.stem in order else 99, p),
     )
-    head = (
-        "| | notebook | | |\n|---|---|---|---|"
-        if where
-        else ("| | notebook |\n|---|---|")
-    )
+    assignments = [str(p.relative_to(out)) for p in found]
+    head = "| title | notebook |\n|---|---|"
+    if where:
+        head = "| title | notebook | Colab | Binder |\n|---|---|---|---|"
     return (
         f"Chapters:\n\n{head}\n"
         + "\n".join(_rows(out, chapters, where))
