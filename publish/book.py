@@ -117,7 +117,7 @@ def on_doctree_resolved(app, doctree, docname):
         )
         items += nodes.list_item("", download)
         for name, url in launch_links(app, path):
-            items += nodes.list_item("", _link(f"Open it in {name}", url))
+            items += nodes.list_item("", _link(f"Open in {name}", url))
         node.replace_self(items)
 
 
