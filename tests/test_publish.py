@@ -137,31 +137,41 @@ def test_the_tree_holds_the_notebooks_students_open(published_tree):
     assert (tree / ".nojekyll").exists()
 
 
-def solution_windows():
-    """Every run of three consecutive lines of a solution region (and of
-    the hidden checks' source): text that must never be published."""
-    windows = set()
-    sources = []
-    for path in REPO.glob("solutions/*/*.ipynb"):
-        for cell in json.loads(path.read_text(encoding="utf-8"))["cells"]:
-            text = install_cell.text(cell)
-            sources += re.findall(
-                r"### BEGIN SOLUTION\n(.*?)### END SOLUTION", text, re.S
-            )
-            sources += re.findall(
-                r"### BEGIN HIDDEN TESTS\n(.*?)### END HIDDEN TESTS",
-                text,
-                re.S,
-            )
-    for path in REPO.glob("autograder/**/*.py"):
-        sources.append(path.read_text(encoding="utf-8"))
+def windows(sources):
+    """Every run of three consecutive code lines (40 characters or more)."""
+    found = set()
     for source in sources:
         lines = code_lines(source)
         for i in range(len(lines) - 2):
             window = tuple(lines[i : i + 3])
             if sum(map(len, window)) >= 40:
-                windows.add(window)
-    return windows
+                found.add(window)
+    return found
+
+
+def solution_windows():
+    """Text that must never be published: runs of three lines of a
+    solution region, of a hidden test, or of the grader's source (less
+    what it shares with the course library and the releases)."""
+    secret = []
+    for path in REPO.glob("solutions/*/*.ipynb"):
+        for cell in json.loads(path.read_text(encoding="utf-8"))["cells"]:
+            text = install_cell.text(cell)
+            for begin, end in (
+                ("SOLUTION", "SOLUTION"),
+                ("HIDDEN TESTS", "HIDDEN TESTS"),
+            ):
+                secret += re.findall(
+                    rf"### BEGIN {begin}\n(.*?)### END {end}", text, re.S
+                )
+    grader = [p.read_text("utf-8") for p in REPO.glob("autograder/**/*.py")]
+    # public by design: the course library, and the releases (checked by
+    # test_release.py), whose given code the grader may repeat
+    public = [p.read_text("utf-8") for p in REPO.glob("seqbook/*.py")]
+    for path in REPO.glob("notebooks/*/*.ipynb"):
+        cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
+        public += [install_cell.text(cell) for cell in cells]
+    return windows(secret) | (windows(grader) - windows(public))
 
 
 def code_lines(text):
@@ -208,11 +218,17 @@ def test_the_tree_holds_no_solution_and_nothing_of_the_grader(
         assert not leaked, (relative, sorted(leaked)[:3])
 
 
-def test_the_leak_detector_finds_a_solution():
-    """Control: the detector above finds the solutions in their source."""
+def test_the_leak_detector_finds_solutions_and_checks():
+    """Control: the detector above finds the solutions and the hidden
+    checks in their sources."""
     windows = solution_windows()
     source = REPO / "solutions" / "rnn" / "rnn.ipynb"
     lines = published_lines(source)
+    seen = {tuple(lines[i : i + 3]) for i in range(len(lines) - 2)}
+    assert len(windows & seen) > 10
+    # and the grader's hidden checks
+    check = (REPO / "autograder" / "checks" / "rnn.py").read_text("utf-8")
+    lines = code_lines(check)
     seen = {tuple(lines[i : i + 3]) for i in range(len(lines) - 2)}
     assert len(windows & seen) > 10
 
