@@ -77,7 +77,7 @@ def published(repository, branch="", baseurl="", launch_buttons=None):
     empty (nothing is published)."""
     if not repository:
         return None
-    repository = repository.strip().rstrip("/")
+    repository = repository.strip().rstrip("/").removesuffix(".git")
     parts = repository.split("/")
     if not repository.startswith("https://github.com/") or len(parts) != 5:
         raise ValueError(

@@ -348,3 +348,26 @@ def test_the_site_works_from_the_file_system(published_tree):
         page.wait_for_selector("#search-results li a", timeout=60_000)
         browser.close()
     assert errors == []
+
+
+def test_the_address_gives_the_site_and_the_launch_links():
+    buttons = {
+        "colab_url": "https://colab.research.google.com",
+        "binderhub_url": "https://mybinder.org",
+    }
+    where = published("https://github.com/Org/Course.git", "", "", buttons)
+    assert where.site == "https://org.github.io/Course/"
+    assert where.wheels == "https://org.github.io/Course/wheels/"
+    assert where.colab("book/rnn.ipynb") == (
+        "https://colab.research.google.com/github/Org/Course/blob/main/"
+        "book/rnn.ipynb"
+    )
+    assert where.binder("notebooks/rnn/rnn.ipynb") == (
+        "https://mybinder.org/v2/gh/Org/Course/main"
+        "?urlpath=lab/tree/notebooks/rnn/rnn.ipynb"
+    )
+    custom = published("https://github.com/o/n", "pages", "https://x.edu/seq")
+    assert custom.site == "https://x.edu/seq/" and custom.colab("a") == ""
+    assert published("") is None
+    with pytest.raises(ValueError, match="GitHub"):
+        published("https://gitlab.com/o/n")
