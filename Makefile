@@ -19,7 +19,7 @@ setup: $(STAMP)
 
 $(STAMP): requirements.txt constraints.txt pyproject.toml VERSION
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(if $(TORCH_INDEX),$(PY) -m pip install --quiet torch -c constraints.txt --index-url $(TORCH_INDEX))
+	$(if $(TORCH_INDEX),$(PY) -m pip install --quiet torch -c constraints.txt --extra-index-url $(TORCH_INDEX))
 	$(PY) -m pip install --quiet -r requirements.txt -c constraints.txt
 	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e .
 	@touch $(STAMP)

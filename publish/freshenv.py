@@ -8,8 +8,11 @@ into it and run notebooks there from empty folders; the packaging
 benchmark times installs into it.
 
 torch comes from wherever pip's settings say; with ``TORCH_INDEX`` set
-(PyTorch's CPU index, as ``make setup TORCH_INDEX=...``) it comes from
-there first, as on a Linux laptop that wants the CPU build.
+(PyTorch's CPU index, as ``make setup TORCH_INDEX=...``) that index is
+added for it: the pin ``torch==2.13.0`` then matches ``2.13.0+cpu``
+there, which pip prefers (a local version sorts above the plain one),
+and torch's own dependencies still come from the usual index at the
+versions of ``constraints.txt``.
 """
 
 import json
@@ -78,7 +81,7 @@ class FreshEnv:
                 "torch",
                 "-c",
                 CONSTRAINTS,
-                "--index-url",
+                "--extra-index-url",
                 torch_index,
             )
         if packages:
