@@ -4,13 +4,22 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.setup-done
+# Where torch comes from first. Empty: pip's usual index (the CPU build on
+# macOS and Windows, and wherever pip is set up to offer it, as on this
+# course's machines; a CUDA build of several GB on other Linux). For the
+# CPU build on Linux:
+#   make setup TORCH_INDEX=https://download.pytorch.org/whl/cpu
+TORCH_INDEX ?=
+# The tests' fresh virtual environments install torch the same way.
+export TORCH_INDEX
 
-.PHONY: setup book test test-fast release grader-wheel lint benchmark clean
+.PHONY: setup book test test-fast release publish wheels grader-wheel lint benchmark clean
 
 setup: $(STAMP)
 
-$(STAMP): requirements.txt constraints.txt pyproject.toml
+$(STAMP): requirements.txt constraints.txt pyproject.toml VERSION
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(if $(TORCH_INDEX),$(PY) -m pip install --quiet torch -c constraints.txt --extra-index-url $(TORCH_INDEX))
 	$(PY) -m pip install --quiet -r requirements.txt -c constraints.txt
 	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e .
 	@touch $(STAMP)
@@ -36,11 +45,22 @@ release: setup
 grader-wheel: setup
 	$(PY) -m pip wheel --no-deps --wheel-dir dist ./grader .
 
+# The student tree in _publish/: the site, the notebooks, the course
+# library's wheel and source, binder/ (README, "Publishing").
+publish: book
+	$(PY) -m publish
+
+# Every wheel of publish/wheels.py in dist/ (the grader's is for
+# instructors: never published).
+wheels: setup
+	$(PY) -m publish --wheels dist
+
 lint: setup
 	$(PY) -m ruff check .
 
 benchmark: setup
 	$(PY) benchmarks/run.py
+	$(PY) benchmarks/packaging.py
 
 clean:
-	rm -rf _build dist
+	rm -rf _build _publish dist

@@ -24,7 +24,7 @@ Run from the repository root; one command does everything::
 The full run takes about half an hour on a two-core laptop CPU shared
 with other work (one torch thread). It shows a progress bar, uses fixed
 seeds and writes
-``book/data/long_range.json`` (the results, the command, the date, the
+``seqbook/data/long_range.json`` (the results, the command, the date, the
 versions, the settings and the run time). ``--quick`` runs a tiny version in
 a few seconds, to check that everything works; its results are meaningless
 and go to a temporary file unless ``--out`` says otherwise.
@@ -46,7 +46,7 @@ sys.path.insert(0, str(REPO))
 from seqbook.data import adding_problem, copy_memory  # noqa: E402
 from common import arguments, write_record  # noqa: E402
 
-DEFAULT_OUT = REPO / "book" / "data" / "long_range.json"
+DEFAULT_OUT = REPO / "seqbook" / "data" / "long_range.json"
 MODELS = ("rnn", "lstm", "gru")
 MODULES = {"rnn": torch.nn.RNN, "lstm": torch.nn.LSTM, "gru": torch.nn.GRU}
 

@@ -31,7 +31,7 @@ Run from the repository root; one command does everything::
     .venv/bin/python experiments/transformer.py
 
 It shows a progress bar, uses fixed seeds and writes
-``book/data/transformer.json`` (the results, the command, the date, the
+``seqbook/data/transformer.json`` (the results, the command, the date, the
 versions, the settings and the run time). ``--quick`` runs a tiny version in
 a few seconds, to check that everything works; its results are meaningless
 and go to a temporary file unless ``--out`` says otherwise.
@@ -62,7 +62,7 @@ from translation import (  # noqa: E402
 )
 from translation import translate as translate_rnn  # noqa: E402
 
-DEFAULT_OUT = REPO / "book" / "data" / "transformer.json"
+DEFAULT_OUT = REPO / "seqbook" / "data" / "transformer.json"
 MODELS = ("transformer", "transformer_no_positions", "luong")
 
 FULL = {

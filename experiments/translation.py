@@ -31,7 +31,7 @@ Run from the repository root; one command does everything::
     .venv/bin/python experiments/translation.py
 
 It shows a progress bar, uses fixed seeds and writes
-``book/data/translation.json`` (the results, the command, the date, the
+``seqbook/data/translation.json`` (the results, the command, the date, the
 versions, the settings and the run time). ``--quick`` runs a tiny version in
 a few seconds, to check that everything works; its results are meaningless
 and go to a temporary file unless ``--out`` says otherwise.
@@ -53,7 +53,7 @@ sys.path.insert(0, str(REPO))
 from seqbook.translation import NumberTranslation  # noqa: E402
 from common import arguments, write_record  # noqa: E402
 
-DEFAULT_OUT = REPO / "book" / "data" / "translation.json"
+DEFAULT_OUT = REPO / "seqbook" / "data" / "translation.json"
 MODELS = ("seq2seq", "seq2seq_reversed", "luong", "bahdanau")
 
 FULL = {

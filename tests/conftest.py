@@ -1,5 +1,3 @@
-import os
-import subprocess
 import sys
 from pathlib import Path
 
@@ -36,26 +34,71 @@ def built(tmp_path_factory):
     tests see what a clean clone builds; test_book.py checks the result and
     test_browser.py reads the pages in a browser.
     """
-    out = tmp_path_factory.mktemp("book")
-    env = dict(os.environ, SEQBOOK_PROGRESS="0")
-    jupyter_book = Path(sys.executable).parent / "jupyter-book"
-    result = subprocess.run(
-        [
-            str(jupyter_book),
-            "build",
-            ".",
-            "--path-output",
-            str(out),
-            "--builder",
-            "html",
-            "-W",
-            "-n",
-            "--keep-going",
-        ],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=1200,
-    )
-    return result, out / "_build" / "html"
+    from site_builds import build_book
+
+    return build_book(tmp_path_factory.mktemp("book"))
+
+
+# Packaging and publishing (publish/): the wheels, a student's fresh
+# environment, the book built with a published address and its tree.
+
+
+@pytest.fixture(scope="session")
+def course_wheels(tmp_path_factory):
+    """Every wheel of publish.wheels.WHEELS, built once with `python -m
+    build` into a folder with its index page: {distribution name: path}."""
+    from publish import wheels
+
+    out = tmp_path_factory.mktemp("wheels")
+    built = wheels.build(out)
+    wheels.write_index(out)
+    return built
+
+
+@pytest.fixture(scope="session")
+def student_env(tmp_path_factory, course_wheels):
+    """One fresh virtual environment outside the repository, with the
+    course's wheels installed the way students get them (student_env.py)."""
+    from student_env import prepare
+
+    return prepare(tmp_path_factory.mktemp("student"), course_wheels)
+
+
+@pytest.fixture(scope="session")
+def site_with_address(built, tmp_path_factory):
+    """The book built with repository.url set to an example address
+    (reusing `built`'s execution cache): (result, html, config)."""
+    from site_builds import EXAMPLE_REPOSITORY, build_with_address
+
+    _, html = built
+    out = tmp_path_factory.mktemp("book-published")
+    return build_with_address(html, out, EXAMPLE_REPOSITORY)
+
+
+@pytest.fixture(scope="session")
+def site_without_address(built, tmp_path_factory):
+    """The book built with repository.url empty: `built` itself while
+    _config.yml leaves it empty, else a build of its own."""
+    from publish.config import from_config
+    from site_builds import build_with_address
+
+    result, html = built
+    if from_config() is None:
+        return result, html
+    out = tmp_path_factory.mktemp("book-unpublished")
+    return build_with_address(html, out, "")[:2]
+
+
+@pytest.fixture(scope="session")
+def published_tree(site_with_address, tmp_path_factory):
+    """`python -m publish` on the example build: (result, tree folder)."""
+    from site_builds import build_tree
+
+    result, html, config = site_with_address
+    if result.returncode != 0:
+        pytest.fail(
+            "the book with an address did not build:\n"
+            + result.stdout[-3000:]
+            + result.stderr[-3000:]
+        )
+    return build_tree(html, tmp_path_factory.mktemp("tree") / "tree", config)

@@ -1,11 +1,14 @@
 """The book builds with warnings as errors and every page executes."""
 
+import json
 import re
 
 import pytest
 import yaml
 
 from autograder import course
+from publish import install_cell
+from publish.config import from_config
 
 from book_pages import toc_files
 from submissions import REPO
@@ -65,34 +68,34 @@ def test_chapter_links_its_assignment(built, assignment):
     page = html / "book" / f"{assignment}.html"
     assert page.exists(), f"no chapter book/{assignment}.md"
     text = page.read_text(encoding="utf-8")
-    # the assignment, not the chapter's own notebook in _sources/
+    # the assignment (a {download} copy), not the chapter's own notebook
     links = [
         link
         for link in re.findall(rf'href="([^"]*{assignment}\.ipynb)"', text)
-        if "_sources/" not in link
+        if "_downloads/" in link
     ]
     assert links, f"the chapter does not link {assignment}.ipynb"
     target = (html / "book" / links[0]).resolve()
     assert target.exists()
+    # the release, its install cell pointing at the published site
     release = REPO / "notebooks" / assignment / f"{assignment}.ipynb"
-    assert target.read_bytes() == release.read_bytes()
+    nb = json.loads(release.read_text(encoding="utf-8"))
+    install_cell.with_site(nb, from_config())
+    assert target.read_text(encoding="utf-8") == install_cell.dumps(nb)
 
 
 @pytest.mark.parametrize("name", CHAPTERS)
-def test_chapter_offers_itself_as_a_notebook_and_launch_links(built, name):
+def test_chapter_offers_itself_as_a_notebook(built, name):
     _, html = built
     text = (html / f"{name}.html").read_text(encoding="utf-8")
     stem = name.split("/")[-1]
-    # the download menu's .ipynb: the executed chapter, copied by the theme
-    assert f'href="../_sources/{name}.ipynb"' in text, name
-    notebook = html / "_sources" / f"{name}.ipynb"
-    assert notebook.exists(), notebook
-    assert '"cells"' in notebook.read_text(encoding="utf-8")
+    # the download menu's .ipynb: the chapter's notebook, written beside
+    # its page with the install cell first (publish/book.py)
+    assert f'href="{stem}.ipynb"' in text, name
+    notebook = json.loads((html / f"{name}.ipynb").read_text("utf-8"))
+    assert notebook["cells"][0]["id"] == install_cell.CELL_ID
     assert f'href="../_sources/{name}.md"' in text, name
-    # launch buttons are plain links to the repository's file
-    assert "https://colab.research.google.com/github/" in text, name
-    assert "https://mybinder.org/v2/gh/" in text, name
-    assert f"{stem}.md" in text
+    # its launch links: tests/test_publish.py, with and without an address
 
 
 def test_config_caches_execution_and_cites_from_the_bib_file():

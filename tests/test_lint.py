@@ -7,7 +7,14 @@ from pathlib import Path
 from submissions import REPO
 
 RUFF = Path(sys.executable).parent / "ruff"
-CODE = ["autograder", "seqbook", "tests", "benchmarks", "experiments"]
+CODE = [
+    "autograder",
+    "seqbook",
+    "publish",
+    "tests",
+    "benchmarks",
+    "experiments",
+]
 
 
 def test_ruff_check():
