@@ -78,9 +78,10 @@ def test_chapters_have_outputs_and_figures_with_alt_text(built, name):
 
 def assignment_page(assignment):
     """The page of _toc.yml that holds the assignment's section, labelled
-    ``(<assignment>-assignment)=``: the last page of its chapter (the rnn
-    chapter's pages are rnn, rnn_language_model, bptt, ...)."""
-    label = f"({assignment}-assignment)="
+    ``(<assignment>-assignment)=`` with hyphens for underscores
+    (``(self-attention-assignment)=``): the last page of its chapter (the
+    rnn chapter's pages are rnn, rnn_language_model, bptt, ...)."""
+    label = f"({assignment.replace('_', '-')}-assignment)="
     pages = [
         name
         for name in toc_files()
