@@ -175,6 +175,26 @@ def char_batches(ids, seq_len, batch_size, rng):
     return x, y
 
 
+def split_text(text, valid_fraction=0.1):
+    """Split a text (or an array of ids) for held-out evaluation.
+
+    Returns ``(train, valid)``: the first ``1 - valid_fraction`` of the
+    text and the rest. The split is by position, not at random, so that no
+    window of the validation text also occurs, shifted by a few characters,
+    in the training text. The rnn assignment splits its corpus the same
+    way.
+    """
+    if not 0 < valid_fraction < 1:
+        raise ValueError("valid_fraction must lie strictly between 0 and 1")
+    split = int((1 - valid_fraction) * len(text))
+    if split < 2 or len(text) - split < 2:
+        raise ValueError(
+            f"a text of {len(text)} items is too short to split with "
+            f"valid_fraction={valid_fraction}"
+        )
+    return text[:split], text[split:]
+
+
 # ------------------------------------------------------- long-range tasks
 
 

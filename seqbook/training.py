@@ -1,14 +1,23 @@
-"""A small training loop with a progress bar, and Adam for numpy parameters.
+"""A small training loop with a progress bar, Adam for numpy parameters,
+and the training of the book's character models with held-out evaluation
+and early stopping.
 
 ``train_loop`` runs any step function; stopping it with Ctrl-C (the stop
 button of a notebook) ends training cleanly and keeps the losses so far.
 """
 
+import copy
 import math
 import os
+from dataclasses import dataclass
 
 import numpy as np
+import torch
+import torch.nn.functional as F
 from tqdm.auto import tqdm
+
+from seqbook.data import char_batches
+from seqbook.evaluation import held_out_nll
 
 
 def _progress_default():
@@ -88,3 +97,135 @@ class Adam:
             m_hat = self.m[name] / (1 - self.beta1**self.t)
             v_hat = self.v[name] / (1 - self.beta2**self.t)
             param -= self.lr * m_hat / (np.sqrt(v_hat) + self.eps)
+
+
+class EarlyStopping:
+    """Early stopping on the validation loss.
+
+    ``update(loss, model)`` records one validation loss and keeps a copy of
+    the model's weights whenever the loss is the lowest so far (by more than
+    ``min_delta``); it returns True once ``patience`` evaluations in a row
+    have not improved on the best. ``restore(model)`` loads the best
+    weights back.
+    """
+
+    def __init__(self, patience=5, min_delta=0.0):
+        if patience < 1:
+            raise ValueError("patience must be at least 1")
+        self.patience = patience
+        self.min_delta = min_delta
+        self.best = math.inf
+        self.best_index = None
+        self.best_state = None
+        self.evaluations = 0
+        self.waited = 0
+
+    def update(self, loss, model):
+        """Record a validation loss; True means: stop now."""
+        if loss < self.best - self.min_delta:
+            self.best = loss
+            self.best_index = self.evaluations
+            self.best_state = copy.deepcopy(model.state_dict())
+            self.waited = 0
+        else:
+            self.waited += 1
+        self.evaluations += 1
+        return self.waited >= self.patience
+
+    def restore(self, model):
+        """Load the weights of the best evaluation into ``model``."""
+        if self.best_state is None:
+            raise RuntimeError("no validation loss was recorded")
+        model.load_state_dict(self.best_state)
+
+
+@dataclass
+class TrainOptions:
+    """How ``train_char_model`` trains.
+
+    - steps: number of updates
+    - seq_len, batch_size: each update reads batch_size random windows of
+      seq_len characters (``seqbook.data.char_batches``)
+    - lr, optimizer: learning rate of "adam" or "sgd"
+    - max_norm: gradients are clipped to this global norm
+      (``torch.nn.utils.clip_grad_norm_``); ``math.inf`` for no clipping
+    - eval_every: with validation ids, the held-out loss is measured every
+      this many steps
+    - seed: seed of the window order
+    - desc: label of the progress bar
+    """
+
+    steps: int = 400
+    seq_len: int = 32
+    batch_size: int = 32
+    lr: float = 0.01
+    optimizer: str = "adam"
+    max_norm: float = 1.0
+    eval_every: int = 25
+    seed: int = 0
+    desc: str = "training"
+
+
+def train_char_model(
+    model, train_ids, valid_ids=None, options=None, stop=None
+):
+    """Train a character model on random windows of ``train_ids``.
+
+    Inputs:
+    - model: ``model(x)`` with x a LongTensor (N, T) returns
+      ``(scores, state)``, scores of shape (N, T, V)
+    - train_ids, valid_ids: int arrays (L,) of the training and the
+      held-out text (valid_ids may be None)
+    - options: a ``TrainOptions`` (None: the defaults)
+    - stop: an ``EarlyStopping``, or None to train for all the steps; with
+      one, training ends when it says stop, and the model gets the weights
+      of its best validation loss back
+
+    Returns a dict of lists: ``loss``, the training loss per character of
+    every step (nats); ``grad_norm``, the global gradient norm of every step
+    before clipping; ``valid_step`` and ``valid_nll``, the steps at which the
+    held-out loss was measured and its values (nats per character).
+    """
+    options = options or TrainOptions()
+    if options.optimizer not in ("adam", "sgd"):
+        raise ValueError(f"unknown optimizer {options.optimizer!r}")
+    kind = torch.optim.Adam if options.optimizer == "adam" else torch.optim.SGD
+    optimizer = kind(model.parameters(), lr=options.lr)
+    rng = np.random.default_rng(options.seed)
+    history = {"loss": [], "grad_norm": [], "valid_step": [], "valid_nll": []}
+
+    def step(i):
+        x, y = char_batches(
+            train_ids, options.seq_len, options.batch_size, rng
+        )
+        scores, _ = model(torch.from_numpy(x))  # (N, T, V)
+        loss = F.cross_entropy(
+            scores.flatten(0, 1), torch.from_numpy(y).flatten()
+        )
+        optimizer.zero_grad()
+        loss.backward()
+        norm = torch.nn.utils.clip_grad_norm_(
+            model.parameters(), options.max_norm
+        )
+        optimizer.step()
+        history["loss"].append(loss.item())
+        history["grad_norm"].append(norm.item())
+        if valid_ids is not None and (i + 1) % options.eval_every == 0:
+            nll = held_out_nll(model, valid_ids)
+            history["valid_step"].append(i + 1)
+            history["valid_nll"].append(nll)
+            if stop is not None and stop.update(nll, model):
+                raise _Stop
+        return loss.item()
+
+    try:
+        train_loop(step, options.steps, desc=options.desc)
+    except _Stop:
+        pass  # early stopping: the history holds every step taken
+    if stop is not None and stop.best_state is not None:
+        stop.restore(model)
+    return history
+
+
+class _Stop(Exception):
+    """Raised inside a training step when early stopping says stop."""

@@ -8,7 +8,8 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 import torch  # noqa: E402
 
-from seqbook import data, fixtures, gradcheck, plotting, training  # noqa: E402
+from seqbook import data, evaluation, fixtures, gradcheck, models  # noqa: E402
+from seqbook import plotting, training  # noqa: E402
 
 
 def test_numerical_gradient_matches_a_known_derivative():
@@ -243,3 +244,157 @@ def test_reversal_reverses_within_each_length():
     assert np.array_equal(again[0], x)
     with pytest.raises(ValueError):
         data.reversal(3, np.random.default_rng(0), max_len=2, min_len=3)
+
+
+def test_split_text_is_by_position_like_the_assignment():
+    text = data.load_corpus("simple_sentences")
+    train, valid = data.split_text(text)
+    assert train + valid == text
+    assert len(train) == int(0.9 * len(text))  # the rnn notebook's split
+    ids = np.arange(50)
+    first, rest = data.split_text(ids, valid_fraction=0.2)
+    assert np.array_equal(first, np.arange(40))
+    assert np.array_equal(rest, np.arange(40, 50))
+    for fraction in (0.0, 1.0, -0.1):
+        with pytest.raises(ValueError, match="valid_fraction"):
+            data.split_text(text, fraction)
+    with pytest.raises(ValueError, match="too short"):
+        data.split_text("abc", 0.5)
+
+
+def test_perplexity_and_bits_of_a_uniform_guess():
+    for V in (2, 27, 1000):
+        nll = np.log(V)  # a uniform guess over V tokens
+        assert evaluation.perplexity(nll) == pytest.approx(V)
+        assert evaluation.bits_per_token(nll) == pytest.approx(np.log2(V))
+    assert evaluation.perplexity(0.0) == 1.0
+
+
+class _Bigram(torch.nn.Module):
+    """A language model with a fixed table: scores are log p(next | current);
+    it keeps no state, and has a dropout that would change its scores."""
+
+    def __init__(self, table):
+        super().__init__()
+        self.log_table = torch.log(torch.as_tensor(table))
+        self.dropout = torch.nn.Dropout(0.5)
+
+    def forward(self, x, state=None):
+        return self.dropout(self.log_table[x]), state
+
+
+def test_held_out_nll_is_the_mean_negative_log_likelihood():
+    rng = np.random.default_rng(0)
+    table = rng.dirichlet(np.ones(5), size=5)  # p(next | current), (V, V)
+    ids = rng.integers(0, 5, size=300)
+    expected = -np.mean(np.log(table[ids[:-1], ids[1:]]))
+    model = _Bigram(table).train()
+    for chunk_len in (1, 7, 256, 1000):
+        nll = evaluation.held_out_nll(model, ids, chunk_len=chunk_len)
+        assert nll == pytest.approx(expected, rel=1e-6)
+    assert model.training  # evaluated without dropout, then put back
+    model.eval()
+    evaluation.held_out_nll(model, torch.from_numpy(ids))
+    assert not model.training
+    with pytest.raises(ValueError, match="two tokens"):
+        evaluation.held_out_nll(model, ids[:1])
+
+
+def test_held_out_nll_carries_the_state_across_chunks():
+    torch.manual_seed(0)
+    model = models.CharRNN(vocab_size=6, hidden_size=8)
+    ids = np.random.default_rng(1).integers(0, 6, size=90)
+    whole = evaluation.held_out_nll(model, ids, chunk_len=1000)
+    chunked = evaluation.held_out_nll(model, ids, chunk_len=10)
+    assert chunked == pytest.approx(whole, rel=1e-5)
+    with torch.no_grad():  # and it is the mean NLL of the model's scores
+        scores, _ = model(torch.from_numpy(ids[:-1])[None])
+        log_p = torch.log_softmax(scores[0], dim=-1)
+        direct = -log_p[torch.arange(89), torch.from_numpy(ids[1:])].mean()
+    assert whole == pytest.approx(direct.item(), rel=1e-5)
+
+
+def test_char_rnn_shapes_and_continued_state():
+    torch.manual_seed(0)
+    model = models.CharRNN(vocab_size=5, hidden_size=7)
+    ids = torch.randint(0, 5, (3, 10))
+    scores, state = model(ids)
+    assert scores.shape == (3, 10, 5) and state.shape == (1, 3, 7)
+    first, middle = model(ids[:, :4])
+    rest, _ = model(ids[:, 4:], middle)
+    assert torch.allclose(torch.cat([first, rest], dim=1), scores, atol=1e-6)
+    states, _ = model.hidden_states(ids)
+    assert torch.allclose(model.output(states), scores)
+
+
+def test_early_stopping_waits_for_patience_and_restores_the_best():
+    model = torch.nn.Linear(2, 1)
+    stop = training.EarlyStopping(patience=2)
+    decisions = []
+    for value, loss in enumerate([3.0, 2.0, 2.5, 1.9, 2.2, 2.1, 1.0]):
+        torch.nn.init.constant_(model.weight, float(value))
+        decisions.append(stop.update(loss, model))
+    assert decisions == [False, False, False, False, False, True, False]
+    assert stop.best_index == 6 and stop.best == 1.0
+    stop = training.EarlyStopping(patience=2)
+    for value, loss in enumerate([3.0, 2.0, 2.5, 1.9, 2.2, 2.1]):
+        torch.nn.init.constant_(model.weight, float(value))
+        stop.update(loss, model)
+    stop.restore(model)
+    assert torch.all(model.weight == 3.0)  # the weights of loss 1.9
+    with pytest.raises(RuntimeError):
+        training.EarlyStopping().restore(model)
+    with pytest.raises(ValueError):
+        training.EarlyStopping(patience=0)
+
+
+@pytest.fixture
+def one_thread():
+    """Tiny torch models train much faster on one thread than on several
+    cores that other processes share."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def test_train_char_model_learns_and_stops_early(one_thread):
+    text = "hello world. " * 40
+    vocab = data.CharVocab(text)
+    train_ids, valid_ids = data.split_text(vocab.encode(text))
+    torch.manual_seed(0)
+    model = models.CharRNN(len(vocab), 16)
+    before = evaluation.held_out_nll(model, valid_ids)
+    options = training.TrainOptions(
+        steps=120,
+        seq_len=12,
+        batch_size=8,
+        lr=0.02,
+        eval_every=10,
+        desc="test",
+    )
+    history = training.train_char_model(model, train_ids, valid_ids, options)
+    assert len(history["loss"]) == len(history["grad_norm"]) == 120
+    assert history["valid_step"] == list(range(10, 121, 10))
+    assert np.mean(history["loss"][-10:]) < np.mean(history["loss"][:10])
+    assert history["valid_nll"][-1] < before / 4
+    assert max(history["grad_norm"]) > 0
+    # early stopping: a patience of 1 on a noisy criterion stops early and
+    # leaves the model with the weights of its best validation loss
+    torch.manual_seed(0)
+    model = models.CharRNN(len(vocab), 16)
+    stop = training.EarlyStopping(patience=1)
+    options.lr = 0.2  # a large step makes the validation loss go up
+    history = training.train_char_model(
+        model, train_ids, valid_ids, options, stop=stop
+    )
+    assert len(history["loss"]) < 120
+    assert len(history["loss"]) == history["valid_step"][-1]
+    best = min(history["valid_nll"])
+    assert stop.best == best
+    after = evaluation.held_out_nll(model, valid_ids)
+    assert after == pytest.approx(best, rel=1e-6)
+    with pytest.raises(ValueError, match="optimizer"):
+        training.train_char_model(
+            model, train_ids, options=training.TrainOptions(optimizer="x")
+        )
