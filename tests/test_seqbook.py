@@ -399,3 +399,32 @@ def test_forget_bias_is_set_in_every_layer_and_direction():
     assert torch.allclose(cell(torch.randn(2, 3, dtype=torch.float64), h), h)
     with pytest.raises(ValueError, match="no bias"):
         recurrent.set_forget_bias(torch.nn.LSTM(3, 4, bias=False), 1.0)
+
+
+def test_glue_writes_what_myst_nbs_glue_writes(monkeypatch):
+    from myst_nb import glue as myst_glue
+
+    from seqbook import glue as seqbook_glue
+
+    outputs = []
+
+    def record(data, raw=False, metadata=None):
+        outputs.append((data, raw, metadata))
+
+    monkeypatch.setattr(seqbook_glue, "ipython_display", record)
+    import myst_nb.ext.glue as myst_module
+
+    monkeypatch.setattr(myst_module, "ipy_display", record)
+    for value in (0.07734, 98_301, "text", [1, 2]):
+        for display in (False, True):
+            myst_glue("key", value, display=display)
+            seqbook_glue.glue("key", value, display=display)
+            assert outputs[-1] == outputs[-2], value
+    assert outputs[0][0] == {GLUE_TEXT: "0.07734"}
+    assert outputs[0][2]["scrapbook"] == {
+        "name": "key",
+        "mime_prefix": seqbook_glue.GLUE_PREFIX,
+    }
+
+
+GLUE_TEXT = "application/papermill.record/text/plain"
