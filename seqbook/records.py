@@ -1,7 +1,7 @@
 """Cached experiment records that the chapters read.
 
 Some experiments of the book take minutes to hours on a CPU (long-range
-memory, the translators, the tiny Transformer). The scripts in the course's
+memory, regularisation, the translators, the tiny Transformer). The scripts in the course's
 ``experiments/`` folder run them once and write one JSON record each: the
 results with the command, the date, the versions, the machine and the
 settings. The records ship inside this package, so a chapter reads them the
@@ -17,6 +17,7 @@ from importlib import resources
 # The records that ship with the package: name -> what made it.
 RECORDS = {
     "long_range": "experiments/long_range.py",
+    "regularisation": "experiments/regularisation.py",
     "translation": "experiments/translation.py",
     "transformer": "experiments/transformer.py",
 }
