@@ -7,32 +7,8 @@ import yaml
 
 from autograder import course
 
+from pages import is_notebook, toc_files
 from submissions import REPO
-
-
-def toc_files():
-    """Every page of _toc.yml in reading order: root, chapters, sections
-    (with or without parts)."""
-    toc = yaml.safe_load((REPO / "_toc.yml").read_text())
-    files = [toc["root"]]
-
-    def walk(entries):
-        for entry in entries:
-            if "file" in entry:
-                files.append(entry["file"])
-            walk(entry.get("sections", []))
-            walk(entry.get("chapters", []))
-
-    walk(toc.get("parts", []))
-    walk(toc.get("chapters", []))
-    return files
-
-
-def is_notebook(name):
-    """A chapter is a MyST notebook (a kernelspec in its front matter); the
-    reference pages (notation, glossary, bibliography) are plain pages."""
-    text = (REPO / f"{name}.md").read_text(encoding="utf-8")
-    return text.startswith("---") and "kernelspec:" in text.split("---")[1]
 
 
 def test_book_builds_without_warnings(built):

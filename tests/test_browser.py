@@ -29,7 +29,7 @@ from urllib.parse import urldefrag, urljoin, urlparse
 import pytest
 
 from submissions import REPO
-from test_book import toc_files
+from pages import toc_files
 
 CHROMIUM = Path("/usr/bin/chromium")
 APT_PACKAGES = ["chromium", "chromium-driver"]
