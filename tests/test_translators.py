@@ -196,3 +196,37 @@ def test_context_sensitivity_has_one_value_per_position(task):
     # are still counted in the order of the English words
     backwards, _ = context_sensitivity(model, task, length, reverse=True)
     assert backwards != change
+
+
+def test_diagram_helpers_draw_in_the_palette():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.colors import to_hex
+
+    from seqbook.plotting import (
+        PALETTE,
+        diagram_arrow,
+        diagram_box,
+        transformer_diagram,
+    )
+
+    fig, ax = plt.subplots()
+    diagram_box(ax, (0, 0), "$h_1$", PALETTE[0])
+    diagram_arrow(ax, (0, 0), (1, 1), style=":", lw=3)
+    box, arrow = ax.texts
+    assert box.get_text() == "$h_1$"
+    assert to_hex(box.get_bbox_patch().get_edgecolor()) == PALETTE[0].lower()
+    assert arrow.arrow_patch.get_linewidth() == 3
+    assert arrow.arrow_patch.get_linestyle() == ":"
+    plt.close(fig)
+
+    fig, ax = plt.subplots()
+    transformer_diagram(ax)
+    labels = [t.get_text() for t in ax.texts]
+    assert labels.count("add & norm") == 2 + 3  # encoder and decoder
+    for name in ("encoder", "decoder", "feed-forward", "softmax"):
+        assert name in labels, name
+    assert not ax.axison
+    plt.close(fig)
