@@ -138,14 +138,15 @@ def plot_heatmap(
 ARROW_COLOUR = to_rgba(PALETTE[7], 0.7)
 
 
-def diagram_box(ax, xy, text, colour, alpha=0.25, size=11):
-    """A rounded box tinted with ``colour``, its label centred at xy."""
+def diagram_box(ax, xy, text, colour, alpha=0.25, **text_props):
+    """A rounded box tinted with ``colour`` (``alpha``), its label centred
+    at xy; ``text_props`` go to ``ax.text`` (fontsize 11 unless given)."""
+    text_props.setdefault("fontsize", 11)
     ax.text(
         *xy,
         text,
         ha="center",
         va="center",
-        fontsize=size,
         zorder=3,
         bbox=dict(
             boxstyle="round,pad=0.35",
@@ -153,6 +154,7 @@ def diagram_box(ax, xy, text, colour, alpha=0.25, size=11):
             facecolor=to_rgba(colour, alpha),
             linewidth=1.4,
         ),
+        **text_props,
     )
 
 
@@ -176,6 +178,18 @@ def diagram_arrow(ax, start, end, style="-", rad=0.0, **props):
 _ATTENTION, _FEED_FORWARD, _NORM = PALETTE[1], PALETTE[4], PALETTE[6]
 _EMBED, _OUTPUT = PALETTE[3], PALETTE[2]
 _STEP = 0.62  # vertical distance between the blocks of a stack
+_ENCODER_BLOCK = (
+    ("multi-head self-attention", _ATTENTION),
+    ("add & norm", _NORM),
+    ("feed-forward", _FEED_FORWARD),
+    ("add & norm", _NORM),
+)
+_DECODER_BLOCK = (
+    ("masked multi-head\nself-attention", _ATTENTION),
+    ("add & norm", _NORM),
+    ("encoder-decoder attention", _ATTENTION),
+    *_ENCODER_BLOCK[1:],
+)
 
 
 def _block(ax, x, y, text, colour):
@@ -258,21 +272,9 @@ def transformer_diagram(ax):
     connections, the encoder's output feeding every decoder block's
     encoder-decoder attention, and the linear layer and softmax on top."""
     enc_x, dec_x = 0, 4.6
-    encoder = [
-        ("multi-head self-attention", _ATTENTION),
-        ("add & norm", _NORM),
-        ("feed-forward", _FEED_FORWARD),
-        ("add & norm", _NORM),
-    ]
-    decoder = [
-        ("masked multi-head\nself-attention", _ATTENTION),
-        ("add & norm", _NORM),
-        ("encoder-decoder attention", _ATTENTION),
-        *encoder[1:],
-    ]
-    enc = _transformer_side(ax, enc_x, "source tokens", encoder, -1)
+    enc = _transformer_side(ax, enc_x, "source tokens", _ENCODER_BLOCK, -1)
     dec = _transformer_side(
-        ax, dec_x, "target tokens, shifted right", decoder, 1
+        ax, dec_x, "target tokens, shifted right", _DECODER_BLOCK, 1
     )
     _line(ax, (enc_x, enc[-1] + 0.21), (enc_x, enc[-1] + 0.9))
     diagram_arrow(
