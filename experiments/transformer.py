@@ -324,20 +324,26 @@ def attention_examples(model, task, translations, settings):
 # --------------------------------------------------------------- training
 
 
+def optimiser(model, config):
+    """Adam and its learning-rate schedule: a linear warm-up over
+    ``config["warmup_steps"]`` steps, then constant (post-norm
+    Transformers are known to diverge without one; Xiong et al., 2020)."""
+    optimizer = torch.optim.Adam(
+        model.parameters(), lr=config["learning_rate"]
+    )
+    warmup = config["warmup_steps"]
+    scheduler = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda step: min(1.0, (step + 1) / max(warmup, 1))
+    )
+    return optimizer, scheduler
+
+
 def train_one(kind, task, settings, seed, bar):
     """Train one model and evaluate it; returns its results as a dict."""
     config = settings["luong" if kind == "luong" else "transformer"]
     torch.manual_seed(seed)
     model = make_model(kind, task, settings)
-    optimizer = torch.optim.Adam(
-        model.parameters(), lr=config["learning_rate"]
-    )
-    warmup = config["warmup_steps"]
-    # a linear warm-up of the learning rate, then constant: post-norm
-    # Transformers are known to diverge without one (Xiong et al., 2020)
-    scheduler = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, lambda step: min(1.0, (step + 1) / max(warmup, 1))
-    )
+    optimizer, scheduler = optimiser(model, config)
     rng = np.random.default_rng(seed)  # the same batches for every model
     options = TrainingOptions(
         learning_rate=config["learning_rate"],
@@ -386,7 +392,13 @@ def train_one(kind, task, settings, seed, bar):
     # the optimisation steps alone, without the validation
     result["batch_seconds"] = round(sum(result["epoch_train_seconds"]), 1)
     result["batch_cpu_seconds"] = round(sum(result["epoch_cpu_seconds"]), 1)
+    evaluate(model, kind, task, settings, result)
+    return result
 
+
+def evaluate(model, kind, task, settings, result):
+    """Add the test translations, their exact match, the time they took
+    and, for the Transformer, its attention maps to ``result``."""
     test_sources = [e for e, _ in task.test]
     start = time.perf_counter()
     translations = translate(
@@ -399,7 +411,6 @@ def train_one(kind, task, settings, seed, bar):
         result["attention"] = attention_examples(
             model, task, translations, settings
         )
-    return result
 
 
 def run(settings, seed, models):
