@@ -230,3 +230,28 @@ def test_diagram_helpers_draw_in_the_palette():
         assert name in labels, name
     assert not ax.axison
     plt.close(fig)
+
+
+@pytest.mark.parametrize("value", [0.7231, 154_963, "사 만 이 천"])
+@pytest.mark.parametrize("display", [False, True])
+def test_glue_writes_what_myst_nb_glue_writes(value, display):
+    from IPython.core.interactiveshell import InteractiveShell
+    from IPython.utils.capture import capture_output
+    from myst_nb import glue as myst_nb_glue
+
+    from seqbook.glue import glue
+
+    InteractiveShell.instance()
+    outputs = []
+    for function in (myst_nb_glue, glue):
+        with capture_output() as captured:
+            function("key", value, display=display)
+        (output,) = captured.outputs
+        outputs.append((output.data, output.metadata))
+    assert outputs[0] == outputs[1]
+    data, metadata = outputs[1]
+    assert metadata["scrapbook"]["name"] == "key"
+    hidden = [
+        mime.startswith("application/papermill.record/") for mime in data
+    ]
+    assert all(hidden) != display and "text/plain" in "".join(data)
