@@ -26,7 +26,9 @@ from publish.notebooks import chapter_notebook
 from site_builds import EXAMPLE_REPOSITORY
 from student_env import student_environ
 from submissions import REPO
-from test_book import CHAPTERS, toc_files
+from pages import chapters, toc_files
+
+CHAPTERS = chapters()
 
 # What the book built with the example address links to (_config.yml's
 # launch services).
