@@ -92,9 +92,10 @@ def wrap_toctree(app, pagename, templatename, context, doctree):
         return
 
     def generate_named(*args, **kwargs):
-        return name_expand_buttons(
-            generate(*args, **kwargs), app.config.language
-        )
+        toctree = generate(*args, **kwargs)
+        if not isinstance(toctree, str):  # kind="raw" gives the soup itself
+            return toctree
+        return name_expand_buttons(toctree, app.config.language)
 
     generate_named.names_buttons = True
     context["generate_toctree_html"] = generate_named
