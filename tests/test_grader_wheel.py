@@ -1,29 +1,39 @@
 """The grader as an instructor installs it: its wheel (seqbook-grader)
-and the course library's, built with pip, installed into a fresh virtual
-environment outside the repository (no editable install, no PYTHONPATH),
-grade a solved notebook there with the installed command, reading the
-source notebooks from ``./solutions`` and writing nothing inside the
-installed package."""
+and the course library's, built with `python -m build`, installed into
+the session's one fresh virtual environment outside the repository (no
+editable install, no PYTHONPATH; conftest.py's ``student_env``), grade a
+solved notebook there with the installed command, reading the source
+notebooks from ``./solutions`` and writing nothing inside the installed
+package."""
 
 import csv
 import shutil
+import subprocess
 import zipfile
 from pathlib import Path
 
 import pytest
 
 from submissions import REPO, make_submission
-from wheelhouse import FreshEnv, build_wheels
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def installed(tmp_path_factory):
-    root = tmp_path_factory.mktemp("grader-wheel")
-    wheels = build_wheels(root / "dist")
-    env = FreshEnv.create(root / "venv", wheels.values())
-    return {"root": root, "wheels": wheels, "env": env}
+def installed(student_env):
+    return {"wheels": student_env.wheels, "env": student_env.env}
+
+
+def installed_command(env, args, cwd):
+    """An installed console script of the venv ``env``, as a shell runs it."""
+    return subprocess.run(
+        [str(env.bin / args[0]), *map(str, args[1:])],
+        cwd=cwd,
+        env=env.environ(),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
 
 
 def package_files(env, folder):
@@ -67,7 +77,7 @@ def test_the_installed_grader_grades_a_solved_notebook(installed, tmp_path):
     package, before = package_files(env, course)
     assert str(package).startswith(str(env.path))  # not the repository's
     seqbook = env.run(
-        ["-c", "import seqbook; print(seqbook.__file__)"], course
+        ["-c", "import seqbook; print(seqbook.__file__)"], cwd=course
     )
     assert seqbook.stdout.startswith(str(env.path)), seqbook.stdout
 
@@ -88,8 +98,10 @@ def test_the_installed_grader_grades_a_solved_notebook(installed, tmp_path):
 
 
 def test_the_installed_command_says_where_the_sources_are(installed, tmp_path):
-    result = installed["env"].run(
-        ["seqbook-grader", "grade", "rnn", ".", "--out", "g.csv"], tmp_path
+    result = installed_command(
+        installed["env"],
+        ["seqbook-grader", "grade", "rnn", ".", "--out", "g.csv"],
+        tmp_path,
     )
     assert result.returncode == 2
     assert f"no source folder {tmp_path / 'solutions'}" in result.stderr
