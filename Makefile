@@ -30,8 +30,10 @@ book: setup
 	@echo
 	@echo "The book is built. Open $(CURDIR)/_build/html/index.html"
 
+# Two processes: the book and its browser on one, the graded classes and
+# the fresh environments shared out (tests/conftest.py's xdist groups).
 test: setup
-	$(PY) -m pytest
+	$(PY) -m pytest -n 2 --dist loadgroup
 
 # The inner loop: every test but those marked slow (under 2 minutes).
 test-fast: setup

@@ -20,10 +20,48 @@ SLOW_FIXTURES = {
 }
 
 
+# `make test` runs the suite on two processes (pytest-xdist, --dist
+# loadgroup). A session fixture is made once per process that needs it, so
+# every test of one costly fixture goes to the same process: the book's
+# builds and the browser; the student's fresh environment; each graded
+# class (one per assignment of the parametrised `graded`).
+GROUPS = {
+    "book": {
+        "built",
+        "site_with_address",
+        "site_without_address",
+        "published_tree",
+        "site",
+        "browser",
+        "visits",
+        "audits",
+    },
+    "student-env": {"course_wheels", "student_env", "installed"},
+    "graded": {"graded"},
+    "graded-rnn": {"graded_rnn"},
+    "robust": {"catalogue"},
+    "adversarial": {"adversarial"},
+}
+
+
+def group_of(item):
+    """The xdist group of a test: that of its first costly fixture."""
+    names = set(getattr(item, "fixturenames", ()))
+    for group, fixtures in GROUPS.items():
+        if fixtures & names:
+            if group == "graded":
+                return f"graded-{item.callspec.params['graded']}"
+            return group
+    return None
+
+
 def pytest_collection_modifyitems(config, items):
     for item in items:
         if SLOW_FIXTURES & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.slow)
+        group = group_of(item)
+        if group:
+            item.add_marker(pytest.mark.xdist_group(group))
 
 
 @pytest.fixture(scope="session")
