@@ -1,3 +1,5 @@
+import os
+import pickle
 import sys
 from pathlib import Path
 
@@ -22,20 +24,19 @@ SLOW_FIXTURES = {
 
 # `make test` runs the suite on two processes (pytest-xdist, --dist
 # loadgroup). A session fixture is made once per process that needs it, so
-# every test of one costly fixture goes to the same process: the book's
-# builds and the browser; the student's fresh environment; each graded
-# class (one per assignment of the parametrised `graded`).
+# the tests of one costly fixture go to the same process (a group): the
+# browser on the book; the book with a published address and its tree;
+# the student's fresh environment; each graded class (one per assignment of
+# the parametrised `graded`). The book itself and the student's
+# environment are made once for both processes (`shared`).
 GROUPS = {
-    "book": {
-        "built",
+    "browser": {"site", "browser", "visits", "audits"},
+    "published": {
         "site_with_address",
         "site_without_address",
         "published_tree",
-        "site",
-        "browser",
-        "visits",
-        "audits",
     },
+    "book": {"built"},
     "student-env": {"course_wheels", "student_env", "installed"},
     "graded": {"graded"},
     "graded-rnn": {"graded_rnn"},
@@ -64,6 +65,26 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.xdist_group(group))
 
 
+def shared(tmp_path_factory, name, make):
+    """``make(folder)``, made once for all of the session's processes: the
+    first to ask makes it (in a folder they all see) while the others wait,
+    then they read its (pickled) value."""
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        return make(tmp_path_factory.mktemp(name))
+    from filelock import FileLock
+
+    root = tmp_path_factory.getbasetemp().parent
+    done = root / f"{name}.pickle"
+    with FileLock(str(root / f"{name}.lock")):
+        if done.exists():
+            return pickle.loads(done.read_bytes())
+        folder = root / name
+        folder.mkdir()
+        value = make(folder)
+        done.write_bytes(pickle.dumps(value))
+        return value
+
+
 @pytest.fixture(scope="session")
 def built(tmp_path_factory):
     """One build of the book for the whole session: (result, html folder).
@@ -74,7 +95,7 @@ def built(tmp_path_factory):
     """
     from site_builds import build_book
 
-    return build_book(tmp_path_factory.mktemp("book"))
+    return shared(tmp_path_factory, "book", build_book)
 
 
 # Packaging and publishing (publish/): the wheels, a student's fresh
@@ -87,10 +108,12 @@ def course_wheels(tmp_path_factory):
     build` into a folder with its index page: {distribution name: path}."""
     from publish import wheels
 
-    out = tmp_path_factory.mktemp("wheels")
-    built = wheels.build(out)
-    wheels.write_index(out)
-    return built
+    def make(out):
+        built = wheels.build(out)
+        wheels.write_index(out)
+        return built
+
+    return shared(tmp_path_factory, "wheels", make)
 
 
 @pytest.fixture(scope="session")
@@ -99,7 +122,11 @@ def student_env(tmp_path_factory, course_wheels):
     course's wheels installed the way students get them (student_env.py)."""
     from student_env import prepare
 
-    return prepare(tmp_path_factory.mktemp("student"), course_wheels)
+    return shared(
+        tmp_path_factory,
+        "student",
+        lambda folder: prepare(folder, course_wheels),
+    )
 
 
 @pytest.fixture(scope="session")
