@@ -13,6 +13,10 @@ from dataclasses import dataclass
 from autograder import notebooks
 from autograder.batch import journal, outputs
 
+# Outcome keys that name files of the run, gone once it ends: never
+# journalled.
+TRANSIENT = {"autograded"}
+
 
 @dataclass(frozen=True)
 class Assignment:
@@ -142,7 +146,8 @@ class Ledger:
             "run": self.run,
         }
         for key, value in outcome.items():  # e.g. the judge's notes
-            record.setdefault(key, value)
+            if key not in TRANSIENT:
+                record.setdefault(key, value)
         return record
 
     def ordered(self):
