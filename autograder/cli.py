@@ -2,7 +2,9 @@
 
 - ``release``: the student notebooks from the source notebooks;
 - ``grade``: a class's submissions (:mod:`autograder.batch`);
-- ``gradebook``: several assignments' grades in one LMS gradebook.
+- ``gradebook``: several assignments' grades in one LMS gradebook;
+- ``nbgrader-config``: the lines that make an instructor's own
+  ``nbgrader autograde`` grade with the grader (:mod:`autograder.native`).
 """
 
 import argparse
@@ -35,23 +37,40 @@ def grade_options(args):
     """The GradeOptions of a parsed ``grade`` command line."""
     from autograder.batch import GradeOptions
 
+    submissions, source, out = _grade_paths(args)
     return GradeOptions(
         assignment=args.assignment,
-        submissions=args.submissions,
-        out=args.out,
+        submissions=submissions,
+        out=out,
         jobs=max(1, int(args.jobs)),
-        limits=Limits(
-            cell_timeout=args.cell_timeout,
-            notebook_timeout=args.timeout,
-            memory_limit=parse_size(args.memory_limit),
-            max_output=parse_size(args.max_output),
-        ),
+        limits=limits_of(args),
         feedback_dir=args.feedback,
-        source=args.source.resolve(),
+        source=source.resolve(),
         workdir=args.workdir,
         progress=not args.quiet,
         regrade=args.regrade,
+        course=args.course.resolve() if args.course else None,
     )
+
+
+def _grade_paths(args):
+    """(submissions, source, out) of ``grade``: as given, else the
+    course's (--course: its submitted/ and source/ folders, the CSV in
+    its grades/ folder), else an error."""
+    if args.course is None:
+        if args.submissions is None or args.out is None:
+            raise ValueError(
+                "give the submissions folder and --out CSV, or --course "
+                "DIR (an nbgrader course folder)"
+            )
+        return args.submissions, args.source or Path("solutions"), args.out
+    from autograder.batch.course_book import course_folders
+
+    if not args.course.is_dir():
+        raise FileNotFoundError(f"no course folder {args.course}")
+    submitted, source = course_folders(args.course, args.assignment)
+    out = args.out or args.course / "grades" / f"{args.assignment}.csv"
+    return (args.submissions or submitted, args.source or source, out)
 
 
 def cmd_grade(args):
@@ -83,6 +102,23 @@ def cmd_gradebook(args):
     return 0
 
 
+def limits_of(args):
+    """The Limits of parsed LIMIT_FLAGS."""
+    return Limits(
+        cell_timeout=args.cell_timeout,
+        notebook_timeout=args.timeout,
+        memory_limit=parse_size(args.memory_limit),
+        max_output=parse_size(args.max_output),
+    )
+
+
+def cmd_nbgrader_config(args):
+    from autograder.native.config import config_lines
+
+    print(config_lines(limits_of(args)), end="")
+    return 0
+
+
 def _size(text):
     try:
         parse_size(text)
@@ -110,13 +146,14 @@ def _release_parser(sub):
     release.set_defaults(run=cmd_release)
 
 
-def _source_flag(parser):
+def _source_flag(parser, default=Path("solutions")):
     parser.add_argument(
         "--source",
         type=Path,
-        default=Path("solutions"),
+        default=default,
         help="folder of the source notebooks, <name>/<name>.ipynb with "
-        "solutions and hidden tests (default ./solutions)",
+        "solutions and hidden tests (default ./solutions; with --course, "
+        "the course's source/)",
     )
 
 
@@ -146,11 +183,21 @@ def _grade_parser(sub):
     grade.add_argument(
         "submissions",
         type=Path,
+        nargs="?",
         help="folder of SUBMISSIONS/<student_id>/<assignment>/"
-        "<assignment>.ipynb",
+        "<assignment>.ipynb (with --course: the course's submitted/)",
     )
     grade.add_argument(
-        "--out", type=Path, required=True, help="the CSV of grades to write"
+        "--out",
+        type=Path,
+        help="the CSV of grades to write (with --course: "
+        "grades/<assignment>.csv in the course)",
+    )
+    grade.add_argument(
+        "--course",
+        type=Path,
+        help="an nbgrader course folder: grade its submitted/ into its "
+        "gradebook (db_url) and autograded/, as nbgrader autograde does",
     )
     grade.add_argument(
         "--jobs",
@@ -167,7 +214,7 @@ def _grade_parser(sub):
         help="folder of the feedback pages (default: "
         "feedback/<assignment>/ beside the CSV)",
     )
-    _source_flag(grade)
+    _source_flag(grade, default=None)
     grade.add_argument(
         "--workdir",
         type=Path,
@@ -179,7 +226,8 @@ def _grade_parser(sub):
         "--regrade",
         action="store_true",
         help="grade every submission again, ignoring the results "
-        "journalled in <csv>.details.jsonl by earlier runs",
+        "journalled in <csv>.details.jsonl by earlier runs (with "
+        "--course: and the manual scores given in formgrader)",
     )
     grade.add_argument(
         "--quiet", action="store_true", help="no progress bar or summary"
@@ -211,6 +259,17 @@ def _gradebook_parser(sub):
     book.set_defaults(run=cmd_gradebook)
 
 
+def _nbgrader_config_parser(sub):
+    config = sub.add_parser(
+        "nbgrader-config",
+        help="print the lines of nbgrader_config.py that make plain "
+        "`nbgrader autograde` grade with this grader",
+    )
+    for flag, kind, default, text in LIMIT_FLAGS:
+        config.add_argument(flag, type=kind, default=default, help=text)
+    config.set_defaults(run=cmd_nbgrader_config)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(
         prog="python -m autograder",
@@ -220,5 +279,6 @@ def main(argv=None):
     _release_parser(sub)
     _grade_parser(sub)
     _gradebook_parser(sub)
+    _nbgrader_config_parser(sub)
     args = parser.parse_args(argv)
     return args.run(args)
