@@ -47,10 +47,10 @@ def nbgrader(root, *args, check=True):
     return result
 
 
-def grader_config_lines():
-    """What ``python -m autograder nbgrader-config`` prints."""
+def grader_config_lines(*args):
+    """What ``python -m autograder nbgrader-config ARGS`` prints."""
     result = subprocess.run(
-        [sys.executable, "-m", "autograder", "nbgrader-config"],
+        [sys.executable, "-m", "autograder", "nbgrader-config", *args],
         env=environ(),
         capture_output=True,
         text=True,

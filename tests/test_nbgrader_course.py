@@ -31,6 +31,7 @@ from nbgrader_courses import (
     scores,
     submit,
 )
+from autograder.worker.box import sandbox_available
 from submissions import REPO, solution_sources
 
 pytestmark = pytest.mark.slow
@@ -52,13 +53,28 @@ CHEAT_STEP = (
         1,
     )
 )
+# Put before the cheat: which of the courses' secrets its kernel can read.
+SNOOP = """
+import glob as _glob, json as _json
+_seen = []
+for _path in _glob.glob("{root}/*/source/rnn/rnn.ipynb") + _glob.glob(
+    "{root}/*/gradebook.db"
+):
+    try:
+        with open(_path, "rb") as _f:
+            _f.read(10)
+        _seen.append(_path)
+    except OSError:
+        pass
+print("SNOOP" + _json.dumps(_seen))
+"""
 BROKEN_BACKWARD = "def rnn_backward(dh, cache)\n    return None\n"
 CLASS = {
     "ada": {},
     "late ben": {"timestamp": LATE},
     "wrong": {"replace": {"rnn_step_forward": WRONG_STEP}},
     "broken": {"replace": {"rnn_backward": BROKEN_BACKWARD}},
-    "cheat": {"replace": {"rnn_step_forward": CHEAT_STEP}},
+    "cheat": {"replace": {"rnn_step_forward": CHEAT_STEP}},  # and snoops
 }
 
 
@@ -73,6 +89,15 @@ def run_grader(*args):
     )
 
 
+def with_snoop(kwargs, root):
+    """The cheat's submission snoops first."""
+    replace = kwargs.get("replace", {})
+    if replace.get("rnn_step_forward") != CHEAT_STEP:
+        return kwargs
+    step = SNOOP.format(root=root) + replace["rnn_step_forward"]
+    return dict(kwargs, replace={**replace, "rnn_step_forward": step})
+
+
 @pytest.fixture(scope="module")
 def routes(tmp_path_factory):
     """(course graded by plain nbgrader, course graded by our command,
@@ -80,14 +105,14 @@ def routes(tmp_path_factory):
     root = tmp_path_factory.mktemp("nbgrader-course")
     base = make_course(root / "base", "rnn", grader_config_lines())
     for student, kwargs in CLASS.items():
-        submit(base, "rnn", student, **kwargs)
+        submit(base, "rnn", student, **with_snoop(kwargs, root))
     plain = shutil.copytree(base, root / "plain")
     ours = shutil.copytree(base, root / "ours")
     nbgrader(plain, "autograde", "rnn")
     result = run_grader("rnn", "--course", str(ours), "--jobs", "2")
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr
     control = make_course(root / "control", "rnn")
-    submit(control, "rnn", "cheat", **CLASS["cheat"])
+    submit(control, "rnn", "cheat", **with_snoop(CLASS["cheat"], root))
     nbgrader(control, "autograde", "rnn")
     return plain, ours, control
 
@@ -168,6 +193,27 @@ def test_without_the_grader_the_cheat_scores(routes):
     assert cells["test_rnn_step_forward"] == 2
 
 
+def snooped(course):
+    """What the cheat's kernel could read, by its own output."""
+    path = course / "autograded" / "cheat" / "rnn" / "rnn.ipynb"
+    for cell in json.loads(path.read_text(encoding="utf-8"))["cells"]:
+        for output in cell.get("outputs", []):
+            for line in "".join(output.get("text", "")).splitlines():
+                if line.startswith("SNOOP"):
+                    return json.loads(line.removeprefix("SNOOP"))
+    raise AssertionError("the snoop did not run")
+
+
+@pytest.mark.skipif(not sandbox_available(), reason="no sandbox here")
+@pytest.mark.parametrize("route", [0, 1], ids=["nbgrader", "ours"])
+def test_the_sandbox_hides_the_course(routes, route):
+    course = routes[route]
+    assert not [p for p in snooped(course) if p.startswith(str(course))]
+    # control: without the grader, the kernel reads the course's secrets
+    control = routes[2]
+    assert len([p for p in snooped(control) if p.startswith(str(control))])
+
+
 def _test_cells(path):
     nb = json.loads(path.read_text(encoding="utf-8"))
     for cell in nb["cells"]:
@@ -230,3 +276,30 @@ def test_a_manual_score_stays_until_regrade(routes):
     result = run_grader("rnn", "--course", str(control), "--regrade")
     assert result.returncode == 0, result.stderr
     assert step_score() == 0
+
+
+def test_limits_hold_in_plain_nbgrader(tmp_path):
+    """A notebook that runs too long, and one that kills its kernel, score
+    nothing and say why; nbgrader goes on with the class (the quitter
+    comes first)."""
+    lines = grader_config_lines("--timeout", "20", "--cell-timeout", "60")
+    course = make_course(tmp_path / "limits", "rnn", lines)
+    stops = {
+        "sleeper": "import time\ntime.sleep(600)\n",
+        "quitter": "import os\nos._exit(1)\n",
+    }
+    for student, code in stops.items():
+        step = code + SOLUTIONS["rnn_step_forward"]
+        submit(course, "rnn", student, replace={"rnn_step_forward": step})
+    nbgrader(course, "autograde", "rnn")
+    found = scores(course, "rnn")
+    reasons = {
+        "sleeper": "the notebook ran longer than 20 s",
+        "quitter": "the kernel died",
+    }
+    for student, reason in reasons.items():
+        assert not any(found[student][0].values()), student
+        notebook = course / "autograded" / student / "rnn" / "rnn.ipynb"
+        for cell in _test_cells(notebook):
+            (error,) = [o for o in cell["outputs"] if "ename" in o]
+            assert error["evalue"].startswith(reason), error
