@@ -233,7 +233,11 @@ def test_feedback_shows_no_hidden_test_nor_traceback(routes, route):
             assert secret not in text, (page, secret)
     wrong = (course / "feedback" / "wrong" / "rnn" / "rnn.html").read_text()
     assert "ignores the bias b" in wrong
+    skipped = "(the self-check does not run while a notebook is graded)"
     for notebook in course.glob("autograded/*/rnn/rnn.ipynb"):
+        last = json.loads(notebook.read_text(encoding="utf-8"))["cells"][-1]
+        assert last["id"] == "check-my-work"
+        assert "".join(last["outputs"][0]["text"]).strip() == skipped
         for cell in _test_cells(notebook):
             for output in cell["outputs"]:
                 assert output.get("name") != "stderr"
