@@ -214,6 +214,21 @@ def test_a_notebook_too_large_is_refused(tmp_path, monkeypatch):
 # -- runs --------------------------------------------------------------------
 
 
+def test_the_grader_is_not_importable_where_the_check_runs(tmp_path):
+    """Control for the runs below: there, the grader cannot be imported
+    (the course library alone is installed in the environment)."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    probe = "import seqbook.check\nimport autograder"
+    result = subprocess.run(
+        [sys.executable, "-c", probe],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert "No module named 'autograder'" in result.stderr
+
+
 @pytest.mark.slow
 def test_a_solved_notebook_passes(tmp_path):
     path = make_submission("rnn", tmp_path / "work")
