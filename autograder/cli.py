@@ -3,6 +3,8 @@
 - ``release``: the student notebooks from the source notebooks;
 - ``grade``: a class's submissions (:mod:`autograder.batch`);
 - ``gradebook``: several assignments' grades in one LMS gradebook;
+- ``report``: one page on what a class got wrong
+  (:mod:`autograder.report`);
 - ``nbgrader-config``: the lines that make an instructor's own
   ``nbgrader autograde`` grade with the grader (:mod:`autograder.native`).
 """
@@ -98,6 +100,21 @@ def cmd_gradebook(args):
         f"wrote {args.out}: {len(rows)} students, "
         f"{len(maxima) - 1} assignments, out of {maxima['total']:g}; "
         f"max scores in {args.out.with_suffix('.max.csv')}"
+    )
+    return 0
+
+
+def cmd_report(args):
+    from autograder.report import write_report
+
+    try:
+        report = write_report(args.csv, args.out)
+    except (ValueError, FileNotFoundError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    print(
+        f"wrote {args.out}: {len(report.rows)} students, "
+        f"{len(report.tests)} tests"
     )
     return 0
 
@@ -259,6 +276,24 @@ def _gradebook_parser(sub):
     book.set_defaults(run=cmd_gradebook)
 
 
+def _report_parser(sub):
+    report = sub.add_parser(
+        "report",
+        help="one page on what a class got wrong: scores, pass rates, the "
+        "most frequent diagnoses, statuses, the slowest",
+    )
+    report.add_argument(
+        "csv",
+        type=Path,
+        help="a grades CSV made by `grade` (its journal, "
+        "<csv stem>.details.jsonl, beside it)",
+    )
+    report.add_argument(
+        "--out", type=Path, required=True, help="the HTML page to write"
+    )
+    report.set_defaults(run=cmd_report)
+
+
 def _nbgrader_config_parser(sub):
     config = sub.add_parser(
         "nbgrader-config",
@@ -279,6 +314,7 @@ def main(argv=None):
     _release_parser(sub)
     _grade_parser(sub)
     _gradebook_parser(sub)
+    _report_parser(sub)
     _nbgrader_config_parser(sub)
     args = parser.parse_args(argv)
     return args.run(args)
