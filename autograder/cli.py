@@ -89,19 +89,48 @@ def cmd_grade(args):
 
 
 def cmd_gradebook(args):
-    from autograder.gradebook import gradebook
+    from autograder import lms
+    from autograder.gradebook import write_gradebook
 
     try:
-        rows, maxima = gradebook(args.csvs, args.out, max_row=args.max_row)
+        options = lms.LmsOptions(
+            fmt=args.format,
+            roster=args.roster,
+            canvas_ids=tuple(map(lms.parse_canvas_id, args.canvas_id)),
+            max_row=args.max_row,
+            identity=args.moodle_identity,
+        )
+        count, maxima, matching = write_gradebook(args.csvs, args.out, options)
     except (ValueError, FileNotFoundError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     print(
-        f"wrote {args.out}: {len(rows)} students, "
-        f"{len(maxima) - 1} assignments, out of {maxima['total']:g}; "
-        f"max scores in {args.out.with_suffix('.max.csv')}"
+        f"wrote {args.out} ({args.format}): {count} students, "
+        f"{len(maxima) - 1} assignments, out of {maxima['total']:g}"
     )
+    if matching is not None:
+        _say_unmatched(matching, args.out)
     return 0
+
+
+def _say_unmatched(matching, out):
+    """Students on one side only: listed, never dropped."""
+    if matching.no_grades:
+        print(
+            f"in the roster without grades (empty cells): "
+            f"{', '.join(matching.no_grades)}"
+        )
+    if matching.not_in_roster:
+        where = (
+            f"{Path(out).with_suffix('.unmatched.csv')}, not in the import"
+            if Path(out).with_suffix(".unmatched.csv").exists()
+            else "their rows have no LMS identity"
+        )
+        print(
+            f"graded but not in the roster ({where}): "
+            f"{', '.join(matching.not_in_roster)}",
+            file=sys.stderr,
+        )
 
 
 def cmd_report(args):
@@ -256,7 +285,7 @@ def _gradebook_parser(sub):
     book = sub.add_parser(
         "gradebook",
         help="combine grade CSVs of several assignments into one "
-        "gradebook for an LMS",
+        "gradebook for an LMS (generic, Canvas or Moodle)",
     )
     book.add_argument(
         "csvs", nargs="+", type=Path, help="grade CSVs made by `grade`"
@@ -265,13 +294,41 @@ def _gradebook_parser(sub):
         "--out",
         type=Path,
         required=True,
-        help="the gradebook CSV (max scores go to <out stem>.max.csv)",
+        help="the gradebook CSV (generic: max scores go to "
+        "<out stem>.max.csv)",
+    )
+    book.add_argument(
+        "--format",
+        choices=["generic", "canvas", "moodle"],
+        default="generic",
+        help="generic (student_id, assignments, total), or the import "
+        "format of Canvas or Moodle (needs --roster)",
+    )
+    book.add_argument(
+        "--roster",
+        type=Path,
+        help="CSV mapping folder names (a student_id column) to the LMS's "
+        "identities (Canvas: Student, ID, SIS User ID, SIS Login ID, "
+        "Section; Moodle: Email address or ID number)",
+    )
+    book.add_argument(
+        "--canvas-id",
+        action="append",
+        default=[],
+        metavar="ASSIGNMENT=ID",
+        help="Canvas' id of an assignment (repeat for each), e.g. rnn=4321",
+    )
+    book.add_argument(
+        "--moodle-identity",
+        choices=["email", "idnumber"],
+        help="the roster column Moodle maps (default: Email address if "
+        "the roster has it, else ID number)",
     )
     book.add_argument(
         "--max-row",
         action="store_true",
-        help="also write the max scores as the first row, student_id "
-        "'max_score'",
+        help="also write the max scores as the first row (generic: "
+        "student_id 'max_score'; Canvas: its Points Possible row)",
     )
     book.set_defaults(run=cmd_gradebook)
 
