@@ -79,8 +79,12 @@ CLASS = {
 
 
 def run_grader(*args):
+    return run_grader_command("grade", *args)
+
+
+def run_grader_command(*args):
     return subprocess.run(
-        [sys.executable, "-m", "autograder", "grade", *args],
+        [sys.executable, "-m", "autograder", *args],
         cwd=REPO,
         env=environ(),
         capture_output=True,
@@ -183,6 +187,29 @@ def test_the_points_are_the_graders(routes):
     for student, (cells, _) in found.items():
         for name, points in cells.items():
             assert float(rows[student][name]) == points, (student, name)
+
+
+def test_the_report_names_what_the_class_got_wrong(routes, tmp_path):
+    """``python -m autograder report`` on the class our command graded:
+    the journal kept every failed test's message."""
+    from autograder.report.data import read_report
+
+    _, ours, _ = routes
+    report = read_report(ours / "grades" / "rnn.csv")
+    step = report.tests[0]
+    assert step.name == "test_rnn_step_forward"
+    assert (step.ran, step.passed) == (len(CLASS), 3)
+    (bias,) = [d for d in step.diagnoses if "wrong" in d.students]
+    assert "ignores the bias b" in bias.text
+    (backward,) = [t for t in report.tests if t.name == "test_rnn_backward"]
+    (broken,) = backward.diagnoses
+    assert broken.students == ["broken"]
+    out = tmp_path / "report.html"
+    result = run_grader_command(
+        "report", str(ours / "grades" / "rnn.csv"), "--out", str(out)
+    )
+    assert result.returncode == 0, result.stderr
+    assert "ignores the bias b" in out.read_text(encoding="utf-8")
 
 
 def test_without_the_grader_the_cheat_scores(routes):

@@ -23,7 +23,6 @@ import datetime
 import os
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 from seqbook.check.notebook import load, text
@@ -126,6 +125,9 @@ def _run_checker(path):
 
 
 def _check_in_colab(assignment):
+    import json
+    import tempfile
+
     try:
         from google.colab import _message
 
@@ -139,8 +141,6 @@ def _check_in_colab(assignment):
             f"    python -m seqbook.check {assignment}.ipynb"
         )
         return
-    import json
-
     print(
         "Colab keeps this notebook in Google Drive: checking it as it is "
         "in the editor now (unsaved edits included), in a fresh kernel. "

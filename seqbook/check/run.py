@@ -203,10 +203,10 @@ class _Stopper:
                 os.kill(pid, kill)
 
     def __enter__(self):
-        if self.timer:
+        if self.timer is not None:
             self.timer.start()
         return self
 
-    def __exit__(self, *exc):
-        if self.timer:
+    def __exit__(self, kind, value, traceback):
+        if self.timer is not None:
             self.timer.cancel()
