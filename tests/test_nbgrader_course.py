@@ -3,8 +3,8 @@
 One course, laid out as nbgrader's documentation says, with the lines of
 ``python -m autograder nbgrader-config`` in its ``nbgrader_config.py``;
 ``nbgrader generate_assignment`` makes the release from the solution
-notebook; a class in ``submitted/`` (correct, late, wrong, broken, and a
-cheat that rebinds ``np.allclose``). Two copies of it are graded, (a) by
+notebook; a class in ``submitted/`` (correct but late, wrong, broken, and
+a cheat that rebinds ``np.allclose``). Two copies of it are graded, (a) by
 plain ``nbgrader autograde`` and (b) by ``python -m autograder grade
 --course``: the same points in both gradebooks, as nbgrader's Gradebook
 API and ``nbgrader export`` read them; feedback without hidden tests; the
@@ -42,7 +42,7 @@ WRONG_STEP = SOLUTIONS["rnn_step_forward"].replace(
 )
 # Right on the visible test's input only; every comparison it can reach
 # in its own kernel says "equal".
-CHEAT_STEP = (
+CHEAT_STEP = (  # and it snoops first (SNOOP)
     "import numpy as np\n"
     "np.allclose = lambda *a, **k: True\n"
     "np.all = lambda *a, **k: True\n"
@@ -69,12 +69,19 @@ for _path in _glob.glob("{root}/*/source/rnn/rnn.ipynb") + _glob.glob(
 print("SNOOP" + _json.dumps(_seen))
 """
 BROKEN_BACKWARD = "def rnn_backward(dh, cache)\n    return None\n"
+# Put after a step function: the character model trains for one step
+# only (what its test says matters not here; the class grades faster).
+ONE_STEP = "\ntrain_loop = lambda step, num_steps, **kwargs: [step(0)]\n"
 CLASS = {
-    "ada": {},
-    "late ben": {"timestamp": LATE},
-    "wrong": {"replace": {"rnn_step_forward": WRONG_STEP}},
-    "broken": {"replace": {"rnn_backward": BROKEN_BACKWARD}},
-    "cheat": {"replace": {"rnn_step_forward": CHEAT_STEP}},  # and snoops
+    "ada": {"timestamp": LATE},  # right, and late
+    "wrong": {"replace": {"rnn_step_forward": WRONG_STEP + ONE_STEP}},
+    "broken": {
+        "replace": {
+            "rnn_step_forward": SOLUTIONS["rnn_step_forward"] + ONE_STEP,
+            "rnn_backward": BROKEN_BACKWARD,
+        }
+    },
+    "cheat": {"replace": {"rnn_step_forward": CHEAT_STEP + ONE_STEP}},
 }
 
 
@@ -96,7 +103,7 @@ def run_grader_command(*args):
 def with_snoop(kwargs, root):
     """The cheat's submission snoops first."""
     replace = kwargs.get("replace", {})
-    if replace.get("rnn_step_forward") != CHEAT_STEP:
+    if replace.get("rnn_step_forward") != CHEAT_STEP + ONE_STEP:
         return kwargs
     step = SNOOP.format(root=root) + replace["rnn_step_forward"]
     return dict(kwargs, replace={**replace, "rnn_step_forward": step})
@@ -141,6 +148,13 @@ def test_the_printed_lines_use_nbgraders_extension_points():
     assert config["JudgedExecute.notebook_timeout"] == 300
 
 
+def test_the_readme_shows_the_printed_lines():
+    readme = {line.strip() for line in (REPO / "README.md").open()}
+    for line in grader_config_lines().splitlines():
+        if not line.startswith("#"):
+            assert line.strip() in readme, line
+
+
 class _Config:
     """Collects ``c.Section.name = value`` as ``{"Section.name": value}``."""
 
@@ -171,10 +185,11 @@ def test_the_points_are_the_graders(routes):
     _, ours, _ = routes
     found = scores(ours, "rnn")
     full = sum(found["ada"][0].values())
-    assert full == 18 and found["ada"][1] == 0
+    assert full == 18
     # the late-submission plugin (penalty "zero") on collect's timestamp
-    assert found["late ben"] == (found["ada"][0], full)
-    assert export(ours)["late ben"]["score"] == "0.0"
+    assert found["ada"][1] == full
+    assert export(ours)["ada"]["score"] == "0.0"
+    assert export(ours)["ada"]["raw_score"] == "18.0"
     assert found["wrong"][0]["test_rnn_step_forward"] == 0
     assert found["broken"][0]["test_rnn_backward"] == 0
     assert found["broken"][0]["test_rnn_step_forward"] == 2
@@ -198,12 +213,12 @@ def test_the_report_names_what_the_class_got_wrong(routes, tmp_path):
     report = read_report(ours / "grades" / "rnn.csv")
     step = report.tests[0]
     assert step.name == "test_rnn_step_forward"
-    assert (step.ran, step.passed) == (len(CLASS), 3)
+    assert (step.ran, step.passed) == (len(CLASS), 2)
     (bias,) = [d for d in step.diagnoses if "wrong" in d.students]
     assert "ignores the bias b" in bias.text
     (backward,) = [t for t in report.tests if t.name == "test_rnn_backward"]
-    (broken,) = backward.diagnoses
-    assert broken.students == ["broken"]
+    (broken,) = [d for d in backward.diagnoses if "broken" in d.students]
+    assert "NameError" in broken.text and "rnn_backward" in broken.text
     out = tmp_path / "report.html"
     result = run_grader_command(
         "report", str(ours / "grades" / "rnn.csv"), "--out", str(out)
