@@ -352,3 +352,67 @@ def test_the_last_cell_does_nothing_under_the_grader(tmp_path):
     assert (
         shown == "(the self-check does not run while a notebook is graded)\n"
     )
+
+
+def _in_colab(monkeypatch, answer):
+    """This process as a Colab kernel whose front end answers the
+    request for the notebook with ``answer()`` (Colab's own module is not
+    installable outside Colab: a stand-in with its one function)."""
+    import types
+
+    def blocking_request(request, timeout_sec):
+        assert request == "get_ipynb"
+        return answer()
+
+    message = types.ModuleType("google.colab._message")
+    message.blocking_request = blocking_request
+    colab = types.ModuleType("google.colab")
+    colab._message = message
+    google = types.ModuleType("google")
+    google.colab = colab
+    for name, module in [
+        ("google", google),
+        ("google.colab", colab),
+        ("google.colab._message", message),
+    ]:
+        monkeypatch.setitem(sys.modules, name, module)
+    for name in ("NBGRADER_EXECUTION", "SEQBOOK_CHECK_RUNNING"):
+        monkeypatch.delenv(name, raising=False)
+
+
+def test_in_colab_without_the_notebook_it_says_what_to_do(monkeypatch, capsys):
+    from seqbook.check import check_my_work
+
+    def no_answer():
+        raise TimeoutError("no reply")
+
+    _in_colab(monkeypatch, no_answer)
+    check_my_work("rnn")
+    out = " ".join(capsys.readouterr().out.split())
+    assert "did not hand it to the check (TimeoutError)" in out
+    assert "Download .ipynb" in out
+    assert "python -m seqbook.check rnn.ipynb" in out
+
+
+@pytest.mark.slow
+def test_in_colab_the_notebook_in_the_editor_is_checked(
+    monkeypatch, capsys, tmp_path
+):
+    """Colab hands over the notebook as it is in the editor (here: the
+    first exercise wrong, never saved anywhere): that is what runs."""
+    from seqbook.check import check_my_work
+
+    wrong = solution_sources("rnn")["rnn_step_forward"].replace(
+        "x @ Wx + h_prev @ Wh + b)", "x @ Wx + h_prev @ Wh)"
+    )
+    path = short_notebook(tmp_path, first=wrong)
+    in_editor = json.loads(path.read_text(encoding="utf-8"))
+    path.unlink()
+    _in_colab(monkeypatch, lambda: {"ipynb": in_editor})
+    monkeypatch.chdir(tmp_path)
+    check_my_work("rnn")
+    out = " ".join(capsys.readouterr().out.split())
+    assert "checking it as it is in the editor now" in out
+    assert "hand it in as rnn.ipynb" in out
+    assert "FAILED: AssertionError: h_next is wrong" in out
+    assert "Visible tests passed: 0 of 1" in out
