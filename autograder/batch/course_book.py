@@ -23,6 +23,7 @@ from nbgrader.api import Gradebook, MissingEntry
 from nbgrader.coursedir import CourseDirectory
 from nbgrader.preprocessors import AssignLatePenalties, SaveAutoGrades
 from nbgrader.utils import find_all_files
+from sqlalchemy.engine import make_url
 from traitlets.config import Config
 from traitlets.config.loader import PyFileConfigLoader
 
@@ -63,6 +64,12 @@ def course_folders(root, assignment):
     )
 
 
+def shown_url(db_url):
+    """A gradebook's URL without its password (a database server's URL
+    may hold one), to print."""
+    return make_url(db_url).render_as_string(hide_password=True)
+
+
 class CourseBook:
     """The course's gradebook and folders, as results arrive."""
 
@@ -76,13 +83,18 @@ class CourseBook:
                 gb.find_assignment(assignment)
             except MissingEntry:
                 raise ValueError(
-                    f"the gradebook of {root} ({self.coursedir.db_url}) has "
+                    f"the gradebook of {root} ({self.shown_url}) has "
                     f"no assignment {assignment!r}: run `nbgrader "
                     f"generate_assignment {assignment}` in the course first"
                 ) from None
 
     def _gradebook(self):
         return Gradebook(self.coursedir.db_url, self.coursedir.course_id)
+
+    @property
+    def shown_url(self):
+        """The gradebook's ``db_url`` as printed."""
+        return shown_url(self.coursedir.db_url)
 
     def _folder(self, step, student):
         return Path(self.coursedir.format_path(step, student, self.assignment))

@@ -37,7 +37,7 @@ def print_summary(ledger):
     if ledger.sink is not None:
         print(
             f"course: {ledger.sink.coursedir.root} (gradebook "
-            f"{ledger.sink.coursedir.db_url}); nbgrader's feedback: "
+            f"{ledger.sink.shown_url}); nbgrader's feedback: "
             f"nbgrader generate_feedback {ledger.assignment.name}"
         )
 
