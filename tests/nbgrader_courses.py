@@ -4,6 +4,7 @@
 real ``nbgrader`` command, as an instructor runs it."""
 
 import csv
+import functools
 import os
 import secrets
 import shutil
@@ -47,8 +48,10 @@ def nbgrader(root, *args, check=True):
     return result
 
 
+@functools.cache
 def grader_config_lines(*args):
-    """What ``python -m autograder nbgrader-config ARGS`` prints."""
+    """What ``python -m autograder nbgrader-config ARGS`` prints (run once
+    for each ARGS)."""
     result = subprocess.run(
         [sys.executable, "-m", "autograder", "nbgrader-config", *args],
         env=environ(),
