@@ -20,6 +20,9 @@ class GradeOptions:
       ``./solutions``); workdir: nbgrader's course folder and the run
       folders (default ``.autograder/`` beside the CSV)
     - progress: a progress bar and a summary; regrade: ignore the journal
+      (and, with a course, the manual scores given in formgrader)
+    - course: an instructor's nbgrader course folder whose gradebook and
+      ``autograded/`` get the results (:mod:`autograder.batch.course_book`)
     """
 
     assignment: str
@@ -32,6 +35,7 @@ class GradeOptions:
     workdir: Path | None = None
     progress: bool = True
     regrade: bool = False
+    course: Path | None = None
 
     @property
     def feedback(self):
