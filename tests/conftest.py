@@ -46,13 +46,22 @@ GROUPS = {
 
 
 def group_of(item):
-    """The xdist group of a test: that of its first costly fixture."""
+    """The xdist group of a test: that of its first costly fixture; else
+    its module's, if it uses a module's or session's fixture defined in its
+    own module (made once per process: its tests stay together)."""
     names = set(getattr(item, "fixturenames", ()))
     for group, fixtures in GROUPS.items():
         if fixtures & names:
             if group == "graded":
                 return f"graded-{item.callspec.params['graded']}"
             return group
+    module = item.nodeid.split("::")[0]
+    info = getattr(item, "_fixtureinfo", None)
+    for name in names:
+        defs = info.name2fixturedefs.get(name) if info else None
+        if defs and defs[-1].scope in ("module", "session"):
+            if defs[-1].baseid == module:
+                return module
     return None
 
 
