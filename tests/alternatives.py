@@ -335,5 +335,26 @@ class TransformerEncoderLayer(nn.Module):
         f = self.linear2(nn.functional.relu(self.linear1(x)))
         return self.norm2(x + f)
 """,
+        "TransformerDecoderLayer": """
+class TransformerDecoderLayer(nn.Module):
+    def __init__(self, d_model, nhead, dim_feedforward):
+        super().__init__()
+        self.norm1, self.norm2, self.norm3 = (nn.LayerNorm(d_model) for _ in range(3))
+        self.self_attn = MultiHeadAttention(d_model, nhead)
+        self.multihead_attn = MultiHeadAttention(d_model, nhead)
+        self.linear1 = nn.Linear(d_model, dim_feedforward)
+        self.linear2 = nn.Linear(dim_feedforward, d_model)
+
+    @staticmethod
+    def add_and_norm(x, norm, sublayer):
+        return norm(x + sublayer(x))
+
+    def forward(self, x, memory, tgt_mask=None, memory_mask=None):
+        x = self.add_and_norm(x, self.norm1, lambda y: self.self_attn(y, y, y, mask=tgt_mask)[0])
+        x = self.add_and_norm(
+            x, self.norm2,
+            lambda y: self.multihead_attn(query=y, key=memory, value=memory, mask=memory_mask)[0])
+        return self.add_and_norm(x, self.norm3, lambda y: self.linear2(self.linear1(y).clamp(min=0)))
+""",
     },
 }

@@ -709,15 +709,15 @@ def _layer_hint(reference, call, tensors, mine, d, h, ff):
     )
 
 
-def _uses_own_attention(layer, mha_cls, fn):
-    attn = getattr(layer, "self_attn", None)
+def _uses_own_attention(layer, mha_cls, fn, name="self_attn"):
+    attn = getattr(layer, name, None)
     if not isinstance(attn, mha_cls):
         kind = (
             tm.module_types(attn)[0].rsplit(".", 1)[-1]
             if isinstance(attn, torch.nn.Module)
             else type(attn).__name__
         )
-        fail(f"{fn}.self_attn should be your MultiHeadAttention, got {kind}.")
+        fail(f"{fn}.{name} should be your MultiHeadAttention, got {kind}.")
 
 
 def _layer_trial(modules, g, shape, masked, k):
@@ -790,6 +790,312 @@ def TransformerEncoderLayer(student_cls, mha_cls):
     with tm.forbid(MHA, fn):
         out = layer32(torch.randn(2, 3, 4))
     tm.as_tensor(out, "output", fn, (2, 3, 4), dtype=torch.float32)
+
+
+# ---------------------------------------------------------- decoder layer
+
+# (N, L, S, d_model, nhead, dim_feedforward), every size different but in
+# the first: there L == S, so that a layer that mixes up x and memory still
+# runs and its mistake can be named.
+DECODER_SHAPES = [
+    (2, 4, 4, 8, 2, 12),
+    (3, 3, 5, 6, 3, 10),
+    (1, 1, 2, 4, 1, 3),
+    (2, 5, 3, 12, 4, 7),
+]
+DECODER = "TransformerDecoderLayer"
+DECODER_ORDER = (
+    "masked self-attention, add & norm1, cross-attention (queries from x, "
+    "keys and values from memory), add & norm2, feed-forward, add & norm3"
+)
+
+
+def _state_part(state, prefix):
+    return {
+        name[len(prefix) :]: value
+        for name, value in state.items()
+        if name.startswith(prefix)
+    }
+
+
+def _decoder_formula(state, h, x, memory, masks, variant=None):
+    """The post-norm decoder layer from a torch.nn.TransformerDecoderLayer
+    state_dict, with the contract's zero attention output for rows with
+    nothing to attend to. The variants are mistakes, to name them."""
+    tgt_mask, memory_mask = masks
+    if variant == "masks_inverted":
+        tgt_mask = None if tgt_mask is None else ~tgt_mask
+        memory_mask = None if memory_mask is None else ~memory_mask
+    tgt_mask = None if variant == "no_tgt_mask" else tgt_mask
+    memory_mask = None if variant == "no_memory_mask" else memory_mask
+    if variant == "masks_swapped":
+        tgt_mask, memory_mask = memory_mask, tgt_mask
+    F = torch.nn.functional
+
+    def attend(prefix, q, k, v, mask):
+        part = _state_part(state, prefix + ".")
+        return _mha_formula(part, h, q, k, v, mask)[0]
+
+    def norm(name, y):
+        w, b = state[f"{name}.weight"], state[f"{name}.bias"]
+        return F.layer_norm(y, y.shape[-1:], w, b)
+
+    def feed_forward(y):
+        hidden = F.linear(y, state["linear1.weight"], state["linear1.bias"])
+        hidden = F.gelu(hidden) if variant == "gelu" else F.relu(hidden)
+        return F.linear(hidden, state["linear2.weight"], state["linear2.bias"])
+
+    cross_inputs = {
+        "cross_kv_from_x": lambda y: (y, y, y),
+        "cross_k_from_x": lambda y: (y, y, memory),
+        "cross_v_from_x": lambda y: (y, memory, y),
+        "cross_q_from_memory": lambda y: (memory, y, y),
+    }.get(variant, lambda y: (y, memory, memory))
+
+    def self_block(y):
+        return attend("self_attn", y, y, y, tgt_mask)
+
+    def cross_block(y):
+        return attend("multihead_attn", *cross_inputs(y), memory_mask)
+
+    if variant == "pre_norm":
+        x = x + self_block(norm("norm1", x))
+        x = x + cross_block(norm("norm2", x))
+        return x + feed_forward(norm("norm3", x))
+    blocks = [self_block, cross_block]
+    if variant == "cross_first":
+        blocks.reverse()
+    x = norm("norm1", x + blocks[0](x))
+    x = norm("norm2", x + blocks[1](x))
+    return norm("norm3", x + feed_forward(x))
+
+
+DECODER_HINTS = [
+    (
+        "pre_norm",
+        "that is the pre-norm layer (norm before each sub-layer); "
+        "the contract's layer is post-norm: x = norm(x + sub-layer(x))",
+    ),
+    (
+        "cross_kv_from_x",
+        "the cross-attention reads its keys and values from x instead of "
+        "memory",
+    ),
+    (
+        "cross_k_from_x",
+        "the cross-attention reads its keys from x instead of memory",
+    ),
+    (
+        "cross_v_from_x",
+        "the cross-attention reads its values from x instead of memory",
+    ),
+    (
+        "cross_q_from_memory",
+        "the cross-attention takes its queries from memory and its keys "
+        "and values from x; queries come from x, keys and values from "
+        "memory",
+    ),
+    ("no_tgt_mask", "the target mask is not applied in self-attention"),
+    ("no_memory_mask", "the memory mask is not applied in cross-attention"),
+    (
+        "masks_swapped",
+        "tgt_mask and memory_mask are swapped: tgt_mask goes "
+        "to the self-attention, memory_mask to the cross-attention",
+    ),
+    (
+        "masks_inverted",
+        "the masks look inverted: True means may attend "
+        "(torch.nn.MultiheadAttention's masks mean the opposite)",
+    ),
+    ("cross_first", "the cross-attention comes before the self-attention"),
+    ("gelu", "the feed-forward activation looks like GELU; use ReLU"),
+]
+
+
+def _renamed(state, mapping):
+    """A state_dict whose submodules are renamed by ``mapping`` (a name
+    mapped to None takes self_attn's weights)."""
+    out = {}
+    for name, value in state.items():
+        head, dot, rest = name.partition(".")
+        if mapping.get(head, head) is None:
+            value = state[f"self_attn.{rest}"]
+        out[(mapping.get(head) or head) + dot + rest] = value
+    return out
+
+
+def _swapped_modules():
+    """(message, renaming) for submodules used in each other's place."""
+    import itertools
+
+    norms = ("norm1", "norm2", "norm3")
+    tries = [
+        (
+            "self_attn and multihead_attn are swapped: self_attn is the "
+            "masked self-attention, multihead_attn the cross-attention",
+            {"self_attn": "multihead_attn", "multihead_attn": "self_attn"},
+        ),
+        (
+            "the cross-attention uses self_attn; it is multihead_attn, "
+            "with weights of its own",
+            {"multihead_attn": None},
+        ),
+    ]
+    for order in itertools.permutations(norms):
+        moved = [(a, b) for a, b in zip(norms, order) if a != b]
+        if len(moved) == 2:
+            message = f"{moved[0][0]} and {moved[0][1]} are swapped"
+        elif moved:
+            message = (
+                f"the norms are used in the order {', '.join(order)}; "
+                "norm1 follows the self-attention, norm2 the "
+                "cross-attention, norm3 the feed-forward block"
+            )
+        else:
+            continue
+        tries.append((message, dict(zip(order, norms))))
+    return tries
+
+
+def _decoder_hint(state, h, inputs, masks, mine):
+    """Name the layer when the output matches a known different one."""
+    x, memory = (t.detach() for t in inputs)
+    state = {k: v.detach() for k, v in state.items()}
+    got = mine[0].detach()
+    tries = [(m, state, v) for v, m in DECODER_HINTS]
+    tries += [(m, _renamed(state, r), None) for m, r in _swapped_modules()]
+    for message, weights, variant in tries:
+        try:
+            with torch.no_grad():
+                out = _decoder_formula(weights, h, x, memory, masks, variant)
+        except RuntimeError:  # the variant does not fit these shapes
+            continue
+        if _close(got, out):
+            return message
+    return f"check the residual connections and the order: {DECODER_ORDER}"
+
+
+class _ContractDecoderLayer(torch.nn.TransformerDecoderLayer):
+    """torch's layer computed by the contract's formula, for masks with a
+    query row that may attend to nothing (torch gives NaN there)."""
+
+    def forward(self, x, memory, tgt_mask=None, memory_mask=None):
+        state = dict(self.named_parameters())
+        h = self.self_attn.num_heads
+        return _decoder_formula(state, h, x, memory, (tgt_mask, memory_mask))
+
+
+def _decoder_masks(g, shape):
+    """label -> (tgt_mask, memory_mask): every case of the contract."""
+    N, L, S = shape[:3]
+    lengths = torch.randint(1, S + 1, (N,), generator=g)
+    lengths[0] = max(1, S - 1)
+    padding = (torch.arange(S)[None, :] < lengths[:, None])[:, None, :]
+    causal = torch.ones(L, L, dtype=torch.bool).tril()
+    tgt = torch.rand(N, L, L, generator=g) < 0.5
+    tgt[:, torch.arange(L), torch.arange(L)] = True
+    memory = torch.rand(L, S, generator=g) < 0.5
+    memory[torch.arange(L), torch.arange(L) % S] = True
+    return {
+        "no masks": (None, None),
+        "a causal target mask (L, L)": (causal, None),
+        "a source padding mask (N, 1, S)": (None, padding),
+        "a causal target mask and a source padding mask": (causal, padding),
+        "a target mask (N, L, L) and a memory mask (L, S)": (tgt, memory),
+    }
+
+
+def _empty_row_masks(g, shape):
+    """Masks (N, L, L) and (N, L, S) with a query row that may attend to
+    nothing in each attention."""
+    N, L, S = shape[:3]
+    tgt = torch.ones(L, L, dtype=torch.bool).tril().repeat(N, 1, 1)
+    memory = torch.rand(N, L, S, generator=g) < 0.5
+    memory[..., 0] = True
+    tgt[0, L - 1] = False
+    memory[N - 1, 0] = False
+    return tgt, memory
+
+
+def _decoder_trial(modules, g, shape, masked, k):
+    """Student and reference layers on one input, with one case of masks."""
+    layer, reference = modules
+    label, masks = masked
+    N, L, S, d, h, ff = shape
+    x, memory = _randn(g, N, L, d), _randn(g, N, S, d)
+    contract = isinstance(reference, _ContractDecoderLayer)
+    torch_masks = (
+        _torch_mask(masks[0], N, L, L, h),
+        _torch_mask(masks[1], N, L, S, h),
+    )
+
+    def call(mod, t):
+        if mod is reference and not contract:
+            tgt, mem = torch_masks
+            return mod(t[0], t[1], tgt_mask=tgt, memory_mask=mem)
+        if masks[0] is None and masks[1] is None:
+            return mod(t[0], t[1])
+        given = [m if m is None else m.clone() for m in masks]
+        return mod(t[0], t[1], *given)
+
+    def make_inputs():
+        return [x.clone().requires_grad_(), memory.clone().requires_grad_()]
+
+    def hint(mine):
+        return _decoder_hint(
+            reference.state_dict(), h, (x, memory), masks, mine
+        )
+
+    tm.parity(
+        DECODER,
+        layer,
+        reference,
+        MHA,
+        call,
+        make_inputs,
+        [("output", (N, L, d), lambda r: r)],
+        f"d_model {d}, nhead {h}, dim_feedforward {ff}, x ({N}, {L}, {d}), "
+        f"memory ({N}, {S}, {d}), {label}",
+        seed=1100 + k,
+        hint=hint,
+    )
+
+
+def TransformerDecoderLayer(student_cls, mha_cls):
+    """Submodules and parameters as torch.nn.TransformerDecoderLayer
+    (dropout 0, batch_first); self_attn and multihead_attn are the
+    notebook's own MultiHeadAttention; output and every gradient (x,
+    memory, every parameter) equal torch's after load_state_dict without
+    masks, with a causal target mask, a source padding mask, both, and
+    general masks; rows with nothing to attend to follow the contract; no
+    torch multi-head attention inside; dtype kept."""
+    for k, shape in enumerate(DECODER_SHAPES):
+        N, L, S, d, h, ff = shape
+        torch.manual_seed(k)
+        layer = tm.build(student_cls, DECODER, d, h, ff)
+        for name in ("self_attn", "multihead_attn"):
+            _uses_own_attention(layer, mha_cls, DECODER, name)
+        tm.no_torch_submodule(layer, MHA, DECODER)
+        reference = torch.nn.TransformerDecoderLayer(
+            d, h, ff, dropout=0.0, batch_first=True
+        )
+        reference = tm.random_like_reference(reference, 900 + k)
+        tm.same_parameters(layer, reference, DECODER)
+        layer, reference = layer.double(), reference.double()
+        g = torch.Generator().manual_seed(1000 + k)
+        for masked in _decoder_masks(g, shape).items():
+            _decoder_trial((layer, reference), g, shape, masked, k)
+        contract = _ContractDecoderLayer(
+            d, h, ff, dropout=0.0, batch_first=True
+        ).double()
+        contract.load_state_dict(reference.state_dict())
+        label = "masks with a query row that may attend to nothing"
+        masked = (label, _empty_row_masks(g, shape))
+        _decoder_trial((layer, contract), g, shape, masked, k)
+    layer32 = tm.build(student_cls, DECODER, 4, 2, 6)
+    with tm.forbid(MHA, DECODER):
+        out = layer32(torch.randn(2, 3, 4), torch.randn(2, 5, 4))
+    tm.as_tensor(out, "output", DECODER, (2, 3, 4), dtype=torch.float32)
 
 
 # --------------------------------------------------------------- applied
