@@ -935,6 +935,46 @@ SELF_ATTENTION = [
         "test_TransformerDecoderLayer",
         "multihead_attn should be your MultiHeadAttention",
     ),
+    (
+        "transformer_no_causal_mask",
+        "Transformer",
+        "y = layer(y, memory, causal_mask(T), source_mask)",
+        "y = layer(y, memory, None, source_mask)",
+        "test_Transformer",
+        "has no causal mask",
+    ),
+    (
+        "transformer_no_memory_mask",
+        "Transformer",
+        "y = layer(y, memory, causal_mask(T), source_mask)",
+        "y = layer(y, memory, causal_mask(T))",
+        "test_Transformer",
+        "cross-attention does not get the source padding mask",
+    ),
+    (
+        "transformer_no_encoder_mask",
+        "Transformer",
+        "x = layer(x, source_mask)",
+        "x = layer(x)",
+        "test_Transformer",
+        "encoder's self-attention does not get the source padding mask",
+    ),
+    (
+        "transformer_no_source_positions",
+        "Transformer",
+        "x = self.source_embedding(source) + self.position[:S]",
+        "x = self.source_embedding(source)",
+        "test_Transformer",
+        "not added to the source embeddings",
+    ),
+    (
+        "transformer_no_target_positions",
+        "Transformer",
+        "y = self.target_embedding(target_in) + self.position[:T]",
+        "y = self.target_embedding(target_in)",
+        "test_Transformer",
+        "not added to the target embeddings",
+    ),
 ]
 
 MUTANTS = {
