@@ -144,10 +144,10 @@ def test_gru_oracle_forward_fails():
         gru_checks.review_classifier_trained(Oracle(), GRUCell, threshold=0.85)
 
 
-def _transformer_parts():
-    """The notebook's Transformer class, its layer classes (as the hidden
-    call passes them) and the grader's task."""
-    namespace = load("self_attention")
+def _transformer_parts(replace=None):
+    """The notebook's Transformer class (or another implementation's), its
+    layer classes (as the hidden call passes them) and the grader's task."""
+    namespace = load("self_attention", replace)
     layers = [
         namespace[name]
         for name in (
@@ -194,7 +194,20 @@ def test_transformer_untrained_translates_nothing():
     torch.manual_seed(0)
     model = Transformer(len(task.source_vocab), len(task.target_vocab))
     with pytest.raises(CheckFailure, match="exact match is 0.000"):
-        sa_checks.translator_trained(model, *layers, threshold=0.8)
+        sa_checks.translator_trained(model, *layers, threshold=0.8, count=20)
+
+
+def test_transformer_heads_kept_under_another_name_are_found():
+    """The alternative MultiHeadAttention keeps its heads as ``h``: the
+    check finds the count from the logits and goes on to decode."""
+    Transformer, layers, task = _transformer_parts(
+        ALTERNATIVES["self_attention"]
+    )
+    assert not hasattr(layers[2](8, 2), "num_heads")
+    torch.manual_seed(0)
+    model = Transformer(len(task.source_vocab), len(task.target_vocab))
+    with pytest.raises(CheckFailure, match="exact match is 0.000"):
+        sa_checks.translator_trained(model, *layers, threshold=0.8, count=20)
 
 
 def test_transformer_other_architecture_or_vocabulary_is_named():

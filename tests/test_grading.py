@@ -41,14 +41,8 @@ def graded_mutants(name, count=2):
     # and the last that uses torch's own implementation where the
     # exercise forbids it (the judge has the kernel refuse it)
     forbidden = [m for m in MUTANTS.get(name, []) if "torch" in m[0]][-1:]
-    # and the mutants named here
-    named = [m for m in MUTANTS.get(name, []) if m[0] in SAMPLED.get(name, ())]
-    extra = [m for m in applied + forbidden + named if m not in chosen[:count]]
+    extra = [m for m in applied + forbidden if m not in chosen[:count]]
     return chosen[:count] + extra
-
-
-# Mutants graded by the real grader besides those graded_mutants picks.
-SAMPLED = {"self_attention": ("decoder_cross_attends_to_x",)}
 
 
 def _applied_cells(name):
