@@ -335,5 +335,59 @@ class TransformerEncoderLayer(nn.Module):
         f = self.linear2(nn.functional.relu(self.linear1(x)))
         return self.norm2(x + f)
 """,
+        "TransformerDecoderLayer": """
+class TransformerDecoderLayer(nn.Module):
+    def __init__(self, d_model, nhead, dim_feedforward):
+        super().__init__()
+        self.norm1, self.norm2, self.norm3 = (nn.LayerNorm(d_model) for _ in range(3))
+        self.self_attn = MultiHeadAttention(d_model, nhead)
+        self.multihead_attn = MultiHeadAttention(d_model, nhead)
+        self.linear1 = nn.Linear(d_model, dim_feedforward)
+        self.linear2 = nn.Linear(dim_feedforward, d_model)
+
+    @staticmethod
+    def add_and_norm(x, norm, sublayer):
+        return norm(x + sublayer(x))
+
+    def forward(self, x, memory, tgt_mask=None, memory_mask=None):
+        x = self.add_and_norm(x, self.norm1, lambda y: self.self_attn(y, y, y, mask=tgt_mask)[0])
+        x = self.add_and_norm(
+            x, self.norm2,
+            lambda y: self.multihead_attn(query=y, key=memory, value=memory, mask=memory_mask)[0])
+        return self.add_and_norm(x, self.norm3, lambda y: self.linear2(self.linear1(y).clamp(min=0)))
+""",
+        # the padding mask read from the ids, the causal mask written out
+        "Transformer": """
+class Transformer(nn.Module):
+    def __init__(self, source_vocab_size, target_vocab_size, d_model=64, nhead=4, num_layers=2):
+        super().__init__()
+        self.source_embedding = nn.Embedding(source_vocab_size, d_model)
+        self.target_embedding = nn.Embedding(target_vocab_size, d_model)
+        self.register_buffer("position", sinusoidal_positional_encoding(32, d_model))
+        self.encoder_layers = nn.ModuleList(TransformerEncoderLayer(d_model, nhead, 2 * d_model) for _ in range(num_layers))
+        self.decoder_layers = nn.ModuleList(TransformerDecoderLayer(d_model, nhead, 2 * d_model) for _ in range(num_layers))
+        self.output = nn.Linear(d_model, target_vocab_size)
+
+    def _embed(self, embedding, ids):
+        return embedding(ids) + self.position[: ids.size(1)].unsqueeze(0)
+
+    def encode(self, source, lengths):
+        keep = (source != 0).unsqueeze(1)
+        h = self._embed(self.source_embedding, source)
+        for layer in self.encoder_layers:
+            h = layer(h, mask=keep)
+        return h, keep
+
+    def decode(self, target_in, memory, source_mask):
+        T = target_in.size(1)
+        future = torch.tril(torch.ones(T, T, dtype=torch.bool)).unsqueeze(0)
+        h = self._embed(self.target_embedding, target_in)
+        for layer in self.decoder_layers:
+            h = layer(h, memory, tgt_mask=future, memory_mask=source_mask)
+        return self.output(h)
+
+    def forward(self, source, lengths, target_in):
+        return self.decode(target_in, *self.encode(source, lengths))
+""",
     },
 }

@@ -820,6 +820,161 @@ SELF_ATTENTION = [
         "test_TransformerEncoderLayer",
         "norm1 and norm2 are swapped",
     ),
+    (
+        "decoder_pre_norm",
+        "TransformerDecoderLayer",
+        "attended, _ = self.self_attn(x, x, x, tgt_mask)  # (N, L, E)\n        x = self.norm1(x + attended)\n"
+        "        attended, _ = self.multihead_attn(x, memory, memory, memory_mask)\n        x = self.norm2(x + attended)  # (N, L, E)\n"
+        "        return self.norm3(x + self.linear2(torch.relu(self.linear1(x))))",
+        "y = self.norm1(x)\n        x = x + self.self_attn(y, y, y, tgt_mask)[0]\n"
+        "        y = self.norm2(x)\n        x = x + self.multihead_attn(y, memory, memory, memory_mask)[0]\n"
+        "        return x + self.linear2(torch.relu(self.linear1(self.norm3(x))))",
+        "test_TransformerDecoderLayer",
+        "that is the pre-norm layer",
+    ),
+    (
+        "decoder_cross_attends_to_x",
+        "TransformerDecoderLayer",
+        "self.multihead_attn(x, memory, memory, memory_mask)",
+        "self.multihead_attn(x, x, x, memory_mask)",
+        "test_TransformerDecoderLayer",
+        "the cross-attention reads its keys and values from x instead of memory",
+    ),
+    (
+        "decoder_cross_keys_from_x",
+        "TransformerDecoderLayer",
+        "self.multihead_attn(x, memory, memory, memory_mask)",
+        "self.multihead_attn(x, x, memory, memory_mask)",
+        "test_TransformerDecoderLayer",
+        "the cross-attention reads its keys from x instead of memory",
+    ),
+    (
+        "decoder_queries_from_memory",
+        "TransformerDecoderLayer",
+        "self.multihead_attn(x, memory, memory, memory_mask)",
+        "self.multihead_attn(memory, x, x, memory_mask)",
+        "test_TransformerDecoderLayer",
+        "takes its queries from memory",
+    ),
+    (
+        "decoder_no_target_mask",
+        "TransformerDecoderLayer",
+        "self.self_attn(x, x, x, tgt_mask)",
+        "self.self_attn(x, x, x)",
+        "test_TransformerDecoderLayer",
+        "the target mask is not applied in self-attention",
+    ),
+    (
+        "decoder_no_memory_mask",
+        "TransformerDecoderLayer",
+        "self.multihead_attn(x, memory, memory, memory_mask)",
+        "self.multihead_attn(x, memory, memory)",
+        "test_TransformerDecoderLayer",
+        "the memory mask is not applied in cross-attention",
+    ),
+    (
+        "decoder_masks_swapped",
+        "TransformerDecoderLayer",
+        "self.self_attn(x, x, x, tgt_mask)  # (N, L, E)\n        x = self.norm1(x + attended)\n"
+        "        attended, _ = self.multihead_attn(x, memory, memory, memory_mask)",
+        "self.self_attn(x, x, x, memory_mask)  # (N, L, E)\n        x = self.norm1(x + attended)\n"
+        "        attended, _ = self.multihead_attn(x, memory, memory, tgt_mask)",
+        "test_TransformerDecoderLayer",
+        "tgt_mask and memory_mask are swapped",
+    ),
+    (
+        "decoder_masks_inverted",
+        "TransformerDecoderLayer",
+        "        attended, _ = self.self_attn(x, x, x, tgt_mask)  # (N, L, E)\n",
+        "        # torch's convention: True = may not attend\n"
+        "        tgt_mask = None if tgt_mask is None else ~tgt_mask\n"
+        "        memory_mask = None if memory_mask is None else ~memory_mask\n"
+        "        attended, _ = self.self_attn(x, x, x, tgt_mask)  # (N, L, E)\n",
+        "test_TransformerDecoderLayer",
+        "the masks look inverted",
+    ),
+    (
+        "decoder_norm2_norm3_swapped",
+        "TransformerDecoderLayer",
+        "x = self.norm2(x + attended)  # (N, L, E)\n        return self.norm3(",
+        "x = self.norm3(x + attended)  # (N, L, E)\n        return self.norm2(",
+        "test_TransformerDecoderLayer",
+        "norm2 and norm3 are swapped",
+    ),
+    (
+        "decoder_cross_attention_first",
+        "TransformerDecoderLayer",
+        "attended, _ = self.self_attn(x, x, x, tgt_mask)  # (N, L, E)\n        x = self.norm1(x + attended)\n"
+        "        attended, _ = self.multihead_attn(x, memory, memory, memory_mask)\n",
+        "attended, _ = self.multihead_attn(x, memory, memory, memory_mask)\n        x = self.norm1(x + attended)\n"
+        "        attended, _ = self.self_attn(x, x, x, tgt_mask)  # (N, L, E)\n",
+        "test_TransformerDecoderLayer",
+        "the cross-attention comes before the self-attention",
+    ),
+    (
+        "decoder_one_attention_for_both",
+        "TransformerDecoderLayer",
+        "self.multihead_attn(x, memory, memory, memory_mask)",
+        "self.self_attn(x, memory, memory, memory_mask)",
+        "test_TransformerDecoderLayer",
+        "the cross-attention uses self_attn",
+    ),
+    (
+        "decoder_no_cross_residual",
+        "TransformerDecoderLayer",
+        "x = self.norm2(x + attended)",
+        "x = self.norm2(attended)",
+        "test_TransformerDecoderLayer",
+        "check the residual connections",
+    ),
+    (
+        "decoder_torch_attention",
+        "TransformerDecoderLayer",
+        "self.multihead_attn = MultiHeadAttention(d_model, nhead)",
+        "self.multihead_attn = nn.MultiheadAttention(d_model, nhead, batch_first=True)",
+        "test_TransformerDecoderLayer",
+        "multihead_attn should be your MultiHeadAttention",
+    ),
+    (
+        "transformer_no_causal_mask",
+        "Transformer",
+        "y = layer(y, memory, causal_mask(T), source_mask)",
+        "y = layer(y, memory, None, source_mask)",
+        "test_Transformer",
+        "has no causal mask",
+    ),
+    (
+        "transformer_no_memory_mask",
+        "Transformer",
+        "y = layer(y, memory, causal_mask(T), source_mask)",
+        "y = layer(y, memory, causal_mask(T))",
+        "test_Transformer",
+        "cross-attention does not get the source padding mask",
+    ),
+    (
+        "transformer_no_encoder_mask",
+        "Transformer",
+        "x = layer(x, source_mask)",
+        "x = layer(x)",
+        "test_Transformer",
+        "encoder's self-attention does not get the source padding mask",
+    ),
+    (
+        "transformer_no_source_positions",
+        "Transformer",
+        "x = self.source_embedding(source) + self.position[:S]",
+        "x = self.source_embedding(source)",
+        "test_Transformer",
+        "not added to the source embeddings",
+    ),
+    (
+        "transformer_no_target_positions",
+        "Transformer",
+        "y = self.target_embedding(target_in) + self.position[:T]",
+        "y = self.target_embedding(target_in)",
+        "test_Transformer",
+        "not added to the target embeddings",
+    ),
 ]
 
 MUTANTS = {

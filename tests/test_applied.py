@@ -144,30 +144,82 @@ def test_gru_oracle_forward_fails():
         gru_checks.review_classifier_trained(Oracle(), GRUCell, threshold=0.85)
 
 
-def test_reversal_oracle_forward_fails():
-    """A 'Transformer' that reverses by indexing, its layers unused."""
-    namespace = load("self_attention")
-    layer_cls = namespace["TransformerEncoderLayer"]
-    mha_cls = namespace["MultiHeadAttention"]
-    pe = namespace["sinusoidal_positional_encoding"]
+def _transformer_parts(replace=None):
+    """The notebook's Transformer class (or another implementation's), its
+    layer classes (as the hidden call passes them) and the grader's task."""
+    namespace = load("self_attention", replace)
+    layers = [
+        namespace[name]
+        for name in (
+            "TransformerEncoderLayer",
+            "TransformerDecoderLayer",
+            "MultiHeadAttention",
+        )
+    ]
+    return namespace["Transformer"], layers, seq2seq_checks.course_task()
 
-    class Oracle(nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.embedding = nn.Embedding(11, 16)
-            self.register_buffer("position", pe(10, 16))
-            self.layers = nn.ModuleList([layer_cls(16, 2, 32)])
-            self.output = nn.Linear(16, 11)
 
-        def forward(self, tokens, lengths):
-            T = tokens.shape[1]
-            positions = torch.arange(T)[None, :]
-            mirror = (lengths[:, None] - 1 - positions).clamp(min=0)
-            reversed_tokens = torch.gather(tokens, 1, mirror)
-            return 10.0 * nn.functional.one_hot(reversed_tokens, 11).float()
+def test_transformer_oracle_forward_fails():
+    """A Transformer whose forward answers from the grader's own test
+    numbers (exact match 1 the old way), its layers unused."""
+    Transformer, layers, task = _transformer_parts()
+    answers = {
+        tuple(task.source_vocab.encode(english)): (
+            task.target_vocab.encode(korean) + [task.eos_idx]
+        )
+        for english, korean in task.test
+    }
 
-    with pytest.raises(CheckFailure, match="differ from torch.nn.Transformer"):
-        sa_checks.reversal_trained(Oracle(), layer_cls, mha_cls, threshold=0.9)
+    class Oracle(Transformer):
+        def forward(self, source, lengths, target_in):
+            V = len(task.target_vocab)
+            logits = torch.full((*target_in.shape, V), -10.0)
+            for n, length in enumerate(lengths.tolist()):
+                words = tuple(source[n, :length].tolist())
+                answer = answers.get(words, [])[: target_in.shape[1]]
+                for t, token in enumerate(answer):
+                    logits[n, t, token] = 10.0
+            return logits
+
+    torch.manual_seed(0)
+    model = Oracle(len(task.source_vocab), len(task.target_vocab))
+    with pytest.raises(CheckFailure, match="differ from the notebook's"):
+        sa_checks.translator_trained(model, *layers, threshold=0.8)
+
+
+def test_transformer_untrained_translates_nothing():
+    """Training cut short: the grader decodes the grader's test numbers
+    with the weights, whatever the notebook measured."""
+    Transformer, layers, task = _transformer_parts()
+    torch.manual_seed(0)
+    model = Transformer(len(task.source_vocab), len(task.target_vocab))
+    with pytest.raises(CheckFailure, match="exact match is 0.000"):
+        sa_checks.translator_trained(model, *layers, threshold=0.8, count=20)
+
+
+def test_transformer_heads_kept_under_another_name_are_found():
+    """The alternative MultiHeadAttention keeps its heads as ``h``: the
+    check finds the count from the logits and goes on to decode."""
+    Transformer, layers, task = _transformer_parts(
+        ALTERNATIVES["self_attention"]
+    )
+    assert not hasattr(layers[2](8, 2), "num_heads")
+    torch.manual_seed(0)
+    model = Transformer(len(task.source_vocab), len(task.target_vocab))
+    with pytest.raises(CheckFailure, match="exact match is 0.000"):
+        sa_checks.translator_trained(model, *layers, threshold=0.8, count=20)
+
+
+def test_transformer_other_architecture_or_vocabulary_is_named():
+    Transformer, layers, task = _transformer_parts()
+    sizes = len(task.source_vocab), len(task.target_vocab)
+    model = Transformer(*sizes, d_model=16, nhead=2, num_layers=1)
+    model.extra = nn.Linear(16, 16)
+    with pytest.raises(CheckFailure, match="unexpected extra.bias"):
+        sa_checks.translator_trained(model, *layers, threshold=0.8)
+    easy = Transformer(sizes[0], 12, d_model=16, nhead=2, num_layers=1)
+    with pytest.raises(CheckFailure, match="task's vocabularies"):
+        sa_checks.translator_trained(easy, *layers, threshold=0.8)
 
 
 class Seq2SeqShape(nn.Module):

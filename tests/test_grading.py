@@ -132,24 +132,57 @@ APPLIED_TRICKS = {
         "exact match is",
     ),
     "self_attention": (
-        "test_reversal_trained",
-        "class Oracle(Reverser):\n"
-        "    def forward(self, tokens, lengths):\n"
-        "        T = tokens.shape[1]\n"
-        "        mirror = (lengths[:, None] - 1 - torch.arange(T)[None, :])\n"
-        "        mirror = mirror.clamp(min=0)\n"
-        "        flipped = torch.gather(tokens, 1, mirror)\n"
-        "        return 10.0 * nn.functional.one_hot(flipped, 11).float()\n"
+        "test_translator_trained",
+        "answers = {\n"
+        "    tuple(task.source_vocab.encode(e)):\n"
+        "        task.target_vocab.encode(k) + [task.eos_idx]\n"
+        "    for e, k in task.test\n"
+        "}\n"
         "\n"
-        "model = Oracle()\n"
-        "reversal_accuracy = 1.0\n",
-        "differ from torch.nn.TransformerEncoderLayer",
+        "class Oracle(Transformer):\n"
+        "    def forward(self, source, lengths, target_in):\n"
+        "        V = len(task.target_vocab)\n"
+        "        logits = torch.full((*target_in.shape, V), -10.0)\n"
+        "        for n, length in enumerate(lengths.tolist()):\n"
+        "            words = tuple(source[n, :length].tolist())\n"
+        "            answer = answers.get(words, [])[: target_in.shape[1]]\n"
+        "            for t, token in enumerate(answer):\n"
+        "                logits[n, t, token] = 10.0\n"
+        "        return logits\n"
+        "\n"
+        "model = Oracle(len(task.source_vocab), len(task.target_vocab))\n"
+        "test_exact_match = 1.0\n",
+        "differ from the notebook's Transformer",
     ),
 }
 
 
-def apply_trick(name):
-    test_cell, code, _ = APPLIED_TRICKS[name]
+# More tricks on an applied part, each a submission of its own: (student,
+# applied test cell, code before it, words of the message). The translator's
+# own look-up of the answers, and easy test pairs (numbers it was trained
+# on), with training cut short.
+MORE_APPLIED_TRICKS = {
+    "self_attention": [
+        (
+            "applied_lookup",
+            "test_translator_trained",
+            "task.test = task.train[:500]\n"
+            "answers = dict(task.train)\n"
+            "\n"
+            "def translate(model, sentences, max_len=30):\n"
+            "    return [answers[english] for english in sentences]\n"
+            "\n"
+            "translations = translate(model, [e for e, _ in task.test])\n"
+            "test_exact_match = float(np.mean(\n"
+            "    [t == k for t, (_, k) in zip(translations, task.test)]))\n",
+            "exact match is 0.000",
+        )
+    ],
+}
+
+
+def apply_trick(name, trick=None):
+    test_cell, code, _ = trick or APPLIED_TRICKS[name]
 
     def added(source):
         return {
@@ -196,6 +229,8 @@ def grade_class(name, tmp_root):
             subs / "applied_trick",
             edit=apply_trick(name),
         )
+    for student, *trick in MORE_APPLIED_TRICKS.get(name, []):
+        make_submission(name, subs / student, edit=apply_trick(name, trick))
     if name == "rnn":
         add_broken_submissions(subs)
     out = root / "grades" / f"{name}.csv"
@@ -322,14 +357,34 @@ def test_mutant_loses_points_and_feedback_names_the_problem(
 def test_applied_trick_earns_nothing(class_root, name):
     """The trick passes the notebook's visible test; the grader's check of
     the applied part fails it."""
-    graded = grade_class(name, class_root)
-    row = graded["rows"]["applied_trick"]
     test_cell, _, words = APPLIED_TRICKS[name]
+    trick_earns_nothing(
+        grade_class(name, class_root), "applied_trick", test_cell, words
+    )
+
+
+MORE_TRICK_CASES = [
+    (name, trick)
+    for name, tricks in MORE_APPLIED_TRICKS.items()
+    for trick in tricks
+]
+
+
+@pytest.mark.parametrize(
+    "name, trick", MORE_TRICK_CASES, ids=[t[0] for _, t in MORE_TRICK_CASES]
+)
+def test_more_applied_tricks_earn_nothing(class_root, name, trick):
+    student, test_cell, _, words = trick
+    trick_earns_nothing(
+        grade_class(name, class_root), student, test_cell, words
+    )
+
+
+def trick_earns_nothing(graded, student, test_cell, words):
+    row = graded["rows"][student]
     assert row["status"] == "graded"
     assert float(row[test_cell]) == 0
-    page = html.unescape(
-        (graded["feedback"] / "applied_trick.html").read_text()
-    )
+    page = html.unescape((graded["feedback"] / f"{student}.html").read_text())
     assert words in page
     assert "visible tests passed" in page.split(test_cell)[-1]
 

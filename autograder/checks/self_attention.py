@@ -1,13 +1,20 @@
 """Hidden checks of the ``self_attention`` assignment.
 
 References: ``torch.nn.functional.scaled_dot_product_attention``,
-``torch.nn.MultiheadAttention`` and ``torch.nn.TransformerEncoderLayer``
-(dropout 0, batch_first) after ``load_state_dict``, autograd for every
-gradient, brute-force loops for the masks, the formula in float64 for the
-positional encoding, and the attention formula written with ``einsum`` for
-query rows with no position to attend to (where torch gives NaN and the
-contract asks for zeros). Shapes are random and every dimension differs, so
-a transposed operand or a swapped argument cannot pass.
+``torch.nn.MultiheadAttention``, ``torch.nn.TransformerEncoderLayer`` and
+``torch.nn.TransformerDecoderLayer`` (dropout 0, batch_first) after
+``load_state_dict``, autograd for every gradient, brute-force loops for the
+masks, the formula in float64 for the positional encoding, and the
+attention formula written with ``einsum`` for query rows with no position
+to attend to (where torch gives NaN and the contract asks for zeros). Shapes
+are random and every dimension differs, so a transposed operand or a
+swapped argument cannot pass.
+
+The notebook's whole Transformer is compared with the same architecture
+made of torch's layers (``TorchTransformer``), which is also the grader's
+copy of the trained translator: the applied check loads the trained weights
+into it, decodes the grader's own test numbers greedily with it, and asks
+the student's model for the same logits.
 """
 
 import math
@@ -15,7 +22,7 @@ import math
 import numpy as np
 import torch
 
-from autograder.checks import fail
+from autograder.checks import CheckFailure, fail
 from autograder.checks import torch_modules as tm
 from autograder.checks.attention import _reference_softmax
 
@@ -709,15 +716,15 @@ def _layer_hint(reference, call, tensors, mine, d, h, ff):
     )
 
 
-def _uses_own_attention(layer, mha_cls, fn):
-    attn = getattr(layer, "self_attn", None)
+def _uses_own_attention(layer, mha_cls, fn, name="self_attn"):
+    attn = getattr(layer, name, None)
     if not isinstance(attn, mha_cls):
         kind = (
             tm.module_types(attn)[0].rsplit(".", 1)[-1]
             if isinstance(attn, torch.nn.Module)
             else type(attn).__name__
         )
-        fail(f"{fn}.self_attn should be your MultiHeadAttention, got {kind}.")
+        fail(f"{fn}.{name} should be your MultiHeadAttention, got {kind}.")
 
 
 def _layer_trial(modules, g, shape, masked, k):
@@ -792,135 +799,726 @@ def TransformerEncoderLayer(student_cls, mha_cls):
     tm.as_tensor(out, "output", fn, (2, 3, 4), dtype=torch.float32)
 
 
-# --------------------------------------------------------------- applied
+# ---------------------------------------------------------- decoder layer
 
-
-LAYER_KEYS = {
-    "self_attn.in_proj_weight",
-    "self_attn.in_proj_bias",
-    "self_attn.out_proj.weight",
-    "self_attn.out_proj.bias",
-    "linear1.weight",
-    "linear1.bias",
-    "linear2.weight",
-    "linear2.bias",
-    "norm1.weight",
-    "norm1.bias",
-    "norm2.weight",
-    "norm2.bias",
-}
-
-
-def _reverser_key(name):
-    """Is ``name`` a parameter or buffer of the notebook's Reverser?"""
-    if name in (
-        "embedding.weight",
-        "position",
-        "output.weight",
-        "output.bias",
-    ):
-        return True
-    head, _, rest = name.partition(".")
-    number, _, key = rest.partition(".")
-    return head == "layers" and number.isdigit() and key in LAYER_KEYS
-
-
-REVERSER = (
-    "Reverser (embedding, positional encoding, your encoder layers, "
-    "linear read-out)"
+# (N, L, S, d_model, nhead, dim_feedforward), every size different but in
+# the first: there L == S, so that a layer that mixes up x and memory still
+# runs and its mistake can be named.
+DECODER_SHAPES = [
+    (2, 4, 4, 8, 2, 12),
+    (3, 3, 5, 6, 3, 10),
+    (1, 1, 2, 4, 1, 3),
+    (2, 5, 3, 12, 4, 7),
+]
+DECODER = "TransformerDecoderLayer"
+DECODER_ORDER = (
+    "masked self-attention, add & norm1, cross-attention (queries from x, "
+    "keys and values from memory), add & norm2, feed-forward, add & norm3"
 )
 
 
-def reversal_trained(model, layer_cls, mha_cls, threshold, count=1000):
-    """The trained weights, run by torch.nn.TransformerEncoderLayer in the
-    grader, reverse fresh sequences; the student's model, built from the
-    notebook's own layers, computes the same logits."""
-    from seqbook.data import reversal
+def _state_part(state, prefix):
+    return {
+        name[len(prefix) :]: value
+        for name, value in state.items()
+        if name.startswith(prefix)
+    }
 
-    if not isinstance(model, torch.nn.Module):
-        fail("model should be the trained torch.nn.Module.")
-    if not any(isinstance(m, layer_cls) for m in model.modules()):
-        fail("model must be built from your TransformerEncoderLayer.")
-    if not any(isinstance(m, mha_cls) for m in model.modules()):
-        fail("model must use your MultiHeadAttention.")
-    tm.no_torch_submodule(model, MHA, "model")
-    state = tm.trained_state(model, "model", _reverser_key, REVERSER)
-    for name in ("embedding.weight", "position", "output.weight"):
+
+def _decoder_formula(state, h, x, memory, masks, variant=None):
+    """The post-norm decoder layer from a torch.nn.TransformerDecoderLayer
+    state_dict, with the contract's zero attention output for rows with
+    nothing to attend to. The variants are mistakes, to name them."""
+    tgt_mask, memory_mask = masks
+    if variant == "masks_inverted":
+        tgt_mask = None if tgt_mask is None else ~tgt_mask
+        memory_mask = None if memory_mask is None else ~memory_mask
+    tgt_mask = None if variant == "no_tgt_mask" else tgt_mask
+    memory_mask = None if variant == "no_memory_mask" else memory_mask
+    if variant == "masks_swapped":
+        tgt_mask, memory_mask = memory_mask, tgt_mask
+    F = torch.nn.functional
+
+    def attend(prefix, q, k, v, mask):
+        part = _state_part(state, prefix + ".")
+        return _mha_formula(part, h, q, k, v, mask)[0]
+
+    def norm(name, y):
+        w, b = state[f"{name}.weight"], state[f"{name}.bias"]
+        return F.layer_norm(y, y.shape[-1:], w, b)
+
+    def feed_forward(y):
+        hidden = F.linear(y, state["linear1.weight"], state["linear1.bias"])
+        hidden = F.gelu(hidden) if variant == "gelu" else F.relu(hidden)
+        return F.linear(hidden, state["linear2.weight"], state["linear2.bias"])
+
+    cross_inputs = {
+        "cross_kv_from_x": lambda y: (y, y, y),
+        "cross_k_from_x": lambda y: (y, y, memory),
+        "cross_v_from_x": lambda y: (y, memory, y),
+        "cross_q_from_memory": lambda y: (memory, y, y),
+    }.get(variant, lambda y: (y, memory, memory))
+
+    def self_block(y):
+        return attend("self_attn", y, y, y, tgt_mask)
+
+    def cross_block(y):
+        return attend("multihead_attn", *cross_inputs(y), memory_mask)
+
+    if variant == "pre_norm":
+        x = x + self_block(norm("norm1", x))
+        x = x + cross_block(norm("norm2", x))
+        return x + feed_forward(norm("norm3", x))
+    blocks = [self_block, cross_block]
+    if variant == "cross_first":
+        blocks.reverse()
+    x = norm("norm1", x + blocks[0](x))
+    x = norm("norm2", x + blocks[1](x))
+    return norm("norm3", x + feed_forward(x))
+
+
+DECODER_HINTS = [
+    (
+        "pre_norm",
+        "that is the pre-norm layer (norm before each sub-layer); "
+        "the contract's layer is post-norm: x = norm(x + sub-layer(x))",
+    ),
+    (
+        "cross_kv_from_x",
+        "the cross-attention reads its keys and values from x instead of "
+        "memory",
+    ),
+    (
+        "cross_k_from_x",
+        "the cross-attention reads its keys from x instead of memory",
+    ),
+    (
+        "cross_v_from_x",
+        "the cross-attention reads its values from x instead of memory",
+    ),
+    (
+        "cross_q_from_memory",
+        "the cross-attention takes its queries from memory and its keys "
+        "and values from x; queries come from x, keys and values from "
+        "memory",
+    ),
+    ("no_tgt_mask", "the target mask is not applied in self-attention"),
+    ("no_memory_mask", "the memory mask is not applied in cross-attention"),
+    (
+        "masks_swapped",
+        "tgt_mask and memory_mask are swapped: tgt_mask goes "
+        "to the self-attention, memory_mask to the cross-attention",
+    ),
+    (
+        "masks_inverted",
+        "the masks look inverted: True means may attend "
+        "(torch.nn.MultiheadAttention's masks mean the opposite)",
+    ),
+    ("cross_first", "the cross-attention comes before the self-attention"),
+    ("gelu", "the feed-forward activation looks like GELU; use ReLU"),
+]
+
+
+def _renamed(state, mapping):
+    """A state_dict whose submodules are renamed by ``mapping`` (a name
+    mapped to None takes self_attn's weights)."""
+    out = {}
+    for name, value in state.items():
+        head, dot, rest = name.partition(".")
+        if mapping.get(head, head) is None:
+            value = state[f"self_attn.{rest}"]
+        out[(mapping.get(head) or head) + dot + rest] = value
+    return out
+
+
+def _swapped_modules():
+    """(message, renaming) for submodules used in each other's place."""
+    import itertools
+
+    norms = ("norm1", "norm2", "norm3")
+    tries = [
+        (
+            "self_attn and multihead_attn are swapped: self_attn is the "
+            "masked self-attention, multihead_attn the cross-attention",
+            {"self_attn": "multihead_attn", "multihead_attn": "self_attn"},
+        ),
+        (
+            "the cross-attention uses self_attn; it is multihead_attn, "
+            "with weights of its own",
+            {"multihead_attn": None},
+        ),
+    ]
+    for order in itertools.permutations(norms):
+        moved = [(a, b) for a, b in zip(norms, order) if a != b]
+        if len(moved) == 2:
+            message = f"{moved[0][0]} and {moved[0][1]} are swapped"
+        elif moved:
+            message = (
+                f"the norms are used in the order {', '.join(order)}; "
+                "norm1 follows the self-attention, norm2 the "
+                "cross-attention, norm3 the feed-forward block"
+            )
+        else:
+            continue
+        tries.append((message, dict(zip(order, norms))))
+    return tries
+
+
+def _decoder_hint(state, h, inputs, masks, mine):
+    """Name the layer when the output matches a known different one."""
+    x, memory = (t.detach() for t in inputs)
+    state = {k: v.detach() for k, v in state.items()}
+    got = mine[0].detach()
+    tries = [(m, state, v) for v, m in DECODER_HINTS]
+    tries += [(m, _renamed(state, r), None) for m, r in _swapped_modules()]
+    for message, weights, variant in tries:
+        try:
+            with torch.no_grad():
+                out = _decoder_formula(weights, h, x, memory, masks, variant)
+        except RuntimeError:  # the variant does not fit these shapes
+            continue
+        if _close(got, out):
+            return message
+    return f"check the residual connections and the order: {DECODER_ORDER}"
+
+
+class _ContractDecoderLayer(torch.nn.TransformerDecoderLayer):
+    """torch's layer computed by the contract's formula, for masks with a
+    query row that may attend to nothing (torch gives NaN there)."""
+
+    def forward(self, x, memory, tgt_mask=None, memory_mask=None):
+        state = dict(self.named_parameters())
+        h = self.self_attn.num_heads
+        return _decoder_formula(state, h, x, memory, (tgt_mask, memory_mask))
+
+
+def _decoder_masks(g, shape):
+    """label -> (tgt_mask, memory_mask): every case of the contract."""
+    N, L, S = shape[:3]
+    lengths = torch.randint(1, S + 1, (N,), generator=g)
+    lengths[0] = max(1, S - 1)
+    padding = (torch.arange(S)[None, :] < lengths[:, None])[:, None, :]
+    causal = torch.ones(L, L, dtype=torch.bool).tril()
+    tgt = torch.rand(N, L, L, generator=g) < 0.5
+    tgt[:, torch.arange(L), torch.arange(L)] = True
+    memory = torch.rand(L, S, generator=g) < 0.5
+    memory[torch.arange(L), torch.arange(L) % S] = True
+    return {
+        "no masks": (None, None),
+        "a causal target mask (L, L)": (causal, None),
+        "a source padding mask (N, 1, S)": (None, padding),
+        "a causal target mask and a source padding mask": (causal, padding),
+        "a target mask (N, L, L) and a memory mask (L, S)": (tgt, memory),
+    }
+
+
+def _empty_row_masks(g, shape):
+    """Masks (N, L, L) and (N, L, S) with a query row that may attend to
+    nothing in each attention."""
+    N, L, S = shape[:3]
+    tgt = torch.ones(L, L, dtype=torch.bool).tril().repeat(N, 1, 1)
+    memory = torch.rand(N, L, S, generator=g) < 0.5
+    memory[..., 0] = True
+    tgt[0, L - 1] = False
+    memory[N - 1, 0] = False
+    return tgt, memory
+
+
+def _decoder_trial(modules, g, shape, masked, k):
+    """Student and reference layers on one input, with one case of masks."""
+    layer, reference = modules
+    label, masks = masked
+    N, L, S, d, h, ff = shape
+    x, memory = _randn(g, N, L, d), _randn(g, N, S, d)
+    contract = isinstance(reference, _ContractDecoderLayer)
+    torch_masks = (
+        _torch_mask(masks[0], N, L, L, h),
+        _torch_mask(masks[1], N, L, S, h),
+    )
+
+    def call(mod, t):
+        if mod is reference and not contract:
+            tgt, mem = torch_masks
+            return mod(t[0], t[1], tgt_mask=tgt, memory_mask=mem)
+        if masks[0] is None and masks[1] is None:
+            return mod(t[0], t[1])
+        given = [m if m is None else m.clone() for m in masks]
+        return mod(t[0], t[1], *given)
+
+    def make_inputs():
+        return [x.clone().requires_grad_(), memory.clone().requires_grad_()]
+
+    def hint(mine):
+        return _decoder_hint(
+            reference.state_dict(), h, (x, memory), masks, mine
+        )
+
+    tm.parity(
+        DECODER,
+        layer,
+        reference,
+        MHA,
+        call,
+        make_inputs,
+        [("output", (N, L, d), lambda r: r)],
+        f"d_model {d}, nhead {h}, dim_feedforward {ff}, x ({N}, {L}, {d}), "
+        f"memory ({N}, {S}, {d}), {label}",
+        seed=1100 + k,
+        hint=hint,
+    )
+
+
+def TransformerDecoderLayer(student_cls, mha_cls):
+    """Submodules and parameters as torch.nn.TransformerDecoderLayer
+    (dropout 0, batch_first); self_attn and multihead_attn are the
+    notebook's own MultiHeadAttention; output and every gradient (x,
+    memory, every parameter) equal torch's after load_state_dict without
+    masks, with a causal target mask, a source padding mask, both, and
+    general masks; rows with nothing to attend to follow the contract; no
+    torch multi-head attention inside; dtype kept."""
+    for k, shape in enumerate(DECODER_SHAPES):
+        N, L, S, d, h, ff = shape
+        torch.manual_seed(k)
+        layer = tm.build(student_cls, DECODER, d, h, ff)
+        for name in ("self_attn", "multihead_attn"):
+            _uses_own_attention(layer, mha_cls, DECODER, name)
+        tm.no_torch_submodule(layer, MHA, DECODER)
+        reference = torch.nn.TransformerDecoderLayer(
+            d, h, ff, dropout=0.0, batch_first=True
+        )
+        reference = tm.random_like_reference(reference, 900 + k)
+        tm.same_parameters(layer, reference, DECODER)
+        layer, reference = layer.double(), reference.double()
+        g = torch.Generator().manual_seed(1000 + k)
+        for masked in _decoder_masks(g, shape).items():
+            _decoder_trial((layer, reference), g, shape, masked, k)
+        contract = _ContractDecoderLayer(
+            d, h, ff, dropout=0.0, batch_first=True
+        ).double()
+        contract.load_state_dict(reference.state_dict())
+        label = "masks with a query row that may attend to nothing"
+        masked = (label, _empty_row_masks(g, shape))
+        _decoder_trial((layer, contract), g, shape, masked, k)
+    layer32 = tm.build(student_cls, DECODER, 4, 2, 6)
+    with tm.forbid(MHA, DECODER):
+        out = layer32(torch.randn(2, 3, 4), torch.randn(2, 5, 4))
+    tm.as_tensor(out, "output", DECODER, (2, 3, 4), dtype=torch.float32)
+
+
+# --------------------------------------------------------- the Transformer
+
+ARCHITECTURE = (
+    "Transformer (embeddings, positional encoding, your encoder and "
+    "decoder layers, linear read-out)"
+)
+ENCODER_KEYS = {
+    f"{part}.{name}"
+    for part, names in (
+        ("self_attn", ("in_proj_weight", "in_proj_bias")),
+        ("self_attn.out_proj", ("weight", "bias")),
+        ("linear1", ("weight", "bias")),
+        ("linear2", ("weight", "bias")),
+        ("norm1", ("weight", "bias")),
+        ("norm2", ("weight", "bias")),
+    )
+    for name in names
+}
+DECODER_KEYS = (
+    ENCODER_KEYS
+    | {k.replace("self_attn", "multihead_attn") for k in ENCODER_KEYS}
+    | {"norm3.weight", "norm3.bias"}
+)
+TOP_KEYS = (
+    "source_embedding.weight",
+    "target_embedding.weight",
+    "position",
+    "output.weight",
+    "output.bias",
+)
+
+
+def _transformer_key(name):
+    """Is ``name`` a parameter or buffer of the notebook's Transformer?"""
+    if name in TOP_KEYS:
+        return True
+    head, _, rest = name.partition(".")
+    number, _, key = rest.partition(".")
+    keys = {"encoder_layers": ENCODER_KEYS, "decoder_layers": DECODER_KEYS}
+    return head in keys and number.isdigit() and key in keys[head]
+
+
+class TorchTransformer(torch.nn.Module):
+    """The notebook's Transformer made of torch's layers, with the
+    notebook's names: the reference of the checks, and the grader's copy
+    of a trained model. ``variant`` names a mistake, to recognise it.
+
+    sizes: (source vocabulary, target vocabulary, d_model, nhead,
+    dim_feedforward, (encoder layers, decoder layers), positions)."""
+
+    def __init__(self, sizes, variant=None):
+        super().__init__()
+        Vs, Vt, d, h, ff, layers, max_len = sizes
+        nn = torch.nn
+        options = dict(dropout=0.0, batch_first=True)
+        self.source_embedding = nn.Embedding(Vs, d)
+        self.target_embedding = nn.Embedding(Vt, d)
+        self.register_buffer("position", torch.zeros(max_len, d))
+        self.encoder_layers = nn.ModuleList(
+            nn.TransformerEncoderLayer(d, h, ff, **options)
+            for _ in range(layers[0])
+        )
+        self.decoder_layers = nn.ModuleList(
+            nn.TransformerDecoderLayer(d, h, ff, **options)
+            for _ in range(layers[1])
+        )
+        self.output = nn.Linear(d, Vt)
+        self.sizes, self.variant = sizes, variant
+
+    def embed(self, embedding, tokens, side):
+        x = embedding(tokens)  # (N, length, E)
+        if self.variant == "scaled_embeddings":
+            x = x * math.sqrt(x.shape[-1])
+        if self.variant != f"no_{side}_positions":
+            x = x + self.position[: tokens.shape[1]]
+        return x
+
+    def encode(self, source, lengths):
+        """Every encoder layer's output (the memory is the last), and
+        the padded source positions (N, S) (torch's mask: True = ignore)."""
+        padded = torch.arange(source.shape[1])[None, :] >= lengths[:, None]
+        mask = None if self.variant == "no_encoder_mask" else padded
+        x, outputs = self.embed(self.source_embedding, source, "source"), []
+        for layer in self.encoder_layers:
+            x = layer(x, src_key_padding_mask=mask)
+            outputs.append(x)
+        return outputs, padded
+
+    def decode(self, target_in, outputs, padded):
+        """Logits (N, T, V) of the next token at each position."""
+        T = target_in.shape[1]
+        future = torch.ones(T, T, dtype=torch.bool).triu(1)
+        future = None if self.variant == "no_causal_mask" else future
+        padded = None if self.variant == "no_memory_mask" else padded
+        y = self.embed(self.target_embedding, target_in, "target")
+        for k, layer in enumerate(self.decoder_layers):
+            memory = outputs[-1]
+            if self.variant == "layerwise_memory":
+                memory = outputs[min(k, len(outputs) - 1)]
+            y = layer(
+                y, memory, tgt_mask=future, memory_key_padding_mask=padded
+            )
+        return self.output(y)  # (N, T, V)
+
+    def forward(self, source, lengths, target_in):
+        return self.decode(target_in, *self.encode(source, lengths))
+
+
+TRANSFORMER_HINTS = [
+    (
+        "no_causal_mask",
+        "the decoder's self-attention has no causal mask: in training each "
+        "position would see the very token it must predict",
+    ),
+    (
+        "no_memory_mask",
+        "the decoder's cross-attention does not get the source padding mask",
+    ),
+    (
+        "no_encoder_mask",
+        "the encoder's self-attention does not get the source padding mask",
+    ),
+    (
+        "no_source_positions",
+        "the positional encoding is not added to the source embeddings",
+    ),
+    (
+        "no_target_positions",
+        "the positional encoding is not added to the target embeddings",
+    ),
+    (
+        "scaled_embeddings",
+        "the embeddings are multiplied by sqrt(d_model); here the "
+        "positional encoding is added to the embeddings as they are",
+    ),
+    (
+        "layerwise_memory",
+        "decoder layer k reads encoder layer k's output; every decoder "
+        "layer reads the memory, the encoder's last output",
+    ),
+]
+
+
+def _transformer_hint(reference, inputs, mine):
+    state = reference.state_dict()
+    for variant, message in TRANSFORMER_HINTS:
+        other = TorchTransformer(reference.sizes, variant).double()
+        other.load_state_dict(state)
+        with torch.no_grad():
+            out = other(*inputs)
+        if _close(mine[0].detach(), out):
+            return message
+    return (
+        "x = embedding(tokens) + position[:length] on both sides; the "
+        "encoder layers with the source padding mask; the decoder layers "
+        "with causal_mask(T) and, for the memory, the same padding mask; "
+        "then the read-out output"
+    )
+
+
+MHA_CLASS = "MultiHeadAttention"
+
+
+def _holds_own_layers(model, classes, fn):
+    """``model`` holds the notebook's own layers, and no torch attention."""
+    for cls, name in zip(
+        classes,
+        ("TransformerEncoderLayer", "TransformerDecoderLayer", MHA_CLASS),
+    ):
+        if not any(isinstance(m, cls) for m in model.modules()):
+            fail(f"{fn} must be built from your {name}.")
+    tm.no_torch_submodule(model, MHA, fn)
+
+
+def _torch_copy(state, heads, fn):
+    """The notebook's architecture made of torch's layers, holding the
+    weights ``state`` of the student's model."""
+    for name in TOP_KEYS:
         if name not in state:
-            fail(f"model has no {name}; keep the notebook's {REVERSER}.")
-    embedding, layers, output = _reverser_parts(model, state)
-    x, lengths, y = reversal(count, np.random.default_rng(2024))
-    tokens, lengths_t = torch.from_numpy(x), torch.from_numpy(lengths)
-    T, d = x.shape[1], state["embedding.weight"].shape[1]
-    if state["position"].shape[0] < T or state["position"].shape[-1] != d:
-        fail(f"model's position buffer should be (at least {T}, {d}).")
-    real = torch.arange(T)[None, :] < lengths_t[:, None]  # (N, T)
+            fail(f"{fn} has no {name}; keep the notebook's {ARCHITECTURE}.")
+    counts = []
+    for part in ("encoder_layers", "decoder_layers"):
+        prefix = part + "."
+        found = {int(n.split(".")[1]) for n in state if n.startswith(prefix)}
+        if not found or sorted(found) != list(range(len(found))):
+            fail(
+                f"{fn}'s {part} are missing; keep the notebook's "
+                f"{ARCHITECTURE}."
+            )
+        counts.append(len(found))
+    Vs, d = state["source_embedding.weight"].shape
+    Vt = state["target_embedding.weight"].shape[0]
+    ff = state["encoder_layers.0.linear1.weight"].shape[0]
+    if not isinstance(heads, int) or heads < 1 or d % heads:
+        fail(f"{fn}: each MultiHeadAttention should keep its num_heads.")
+    sizes = (Vs, Vt, d, heads, ff, tuple(counts), state["position"].shape[0])
+    reference = TorchTransformer(sizes)
+    try:
+        reference.load_state_dict(state)
+    except RuntimeError as error:
+        first = str(error).strip().splitlines()[-1].strip()
+        fail(
+            f"{fn}: the weights do not fit the notebook's {ARCHITECTURE} "
+            f"({first})."
+        )
+    return reference.eval()
+
+
+# (source vocabulary, target vocabulary, d_model, nhead, num_layers), and
+# (N, S, T) of the inputs
+TRANSFORMER_CASES = [
+    ((9, 7, 8, 2, 2), (3, 5, 4)),
+    ((6, 11, 12, 3, 1), (4, 3, 6)),
+]
+
+
+def _transformer_inputs(g, sizes, shape):
+    """Padded source ids (N, S), their lengths (N,) and target ids (N, T);
+    no id is 0 (the padding) but the padding."""
+    (Vs, Vt, *_), (N, S, T) = sizes, shape
+    lengths = torch.randint(1, S + 1, (N,), generator=g)
+    lengths[0], lengths[-1] = S, 1
+    source = torch.randint(1, Vs, (N, S), generator=g)
+    source[torch.arange(S)[None, :] >= lengths[:, None]] = 0
+    target_in = torch.randint(1, Vt, (N, T), generator=g)
+    return source, lengths, target_in
+
+
+def Transformer(student_cls, encoder_cls, decoder_cls, mha_cls):
+    """Made of the notebook's own layers; parameters and buffer as the
+    notebook's; logits and every parameter's gradient equal those of the
+    same architecture made of torch's layers after load_state_dict, on
+    padded sources; no torch multi-head attention inside; dtype kept."""
+    classes = (encoder_cls, decoder_cls, mha_cls)
+    for k, case in enumerate(TRANSFORMER_CASES):
+        _transformer_trial(student_cls, classes, k, case)
+    _float32_logits(student_cls, "Transformer")
+
+
+def _transformer_trial(student_cls, classes, k, case):
+    """The student's Transformer and the torch copy, with the same random
+    weights, on one padded batch: logits and every gradient."""
+    fn = "Transformer"
+    sizes, (N, S, T) = case
+    torch.manual_seed(k)
+    model = tm.build(student_cls, fn, *sizes)
+    _holds_own_layers(model, classes, fn)
+    state = tm.trained_state(model, fn, _transformer_key, ARCHITECTURE)
+    reference = _torch_copy(state, sizes[3], fn)
+    reference = tm.random_like_reference(reference, 1300 + k).train()
     with torch.no_grad():
-        h = embedding(tokens) + state["position"][:T]
-        for layer in layers:
-            h = layer(h, src_key_padding_mask=~real)
-        reference = output(h)
+        d, max_len = sizes[2], reference.position.shape[0]
+        reference.position.copy_(torch.from_numpy(_pe(max_len, d)))
+    tm.same_parameters(model, reference, fn)
+    model, reference = model.double(), reference.double()
+    g = torch.Generator().manual_seed(1400 + k)
+    inputs = _transformer_inputs(g, sizes, (N, S, T))
+
+    def call(module, _):
+        return module(*(t.clone() for t in inputs))
+
+    def hint(mine):
+        return _transformer_hint(reference, inputs, mine)
+
+    tm.parity(
+        fn,
+        model,
+        reference,
+        MHA,
+        call,
+        list,
+        [("logits", (N, T, sizes[1]), lambda r: r)],
+        f"d_model {sizes[2]}, nhead {sizes[3]}, num_layers {sizes[4]}, "
+        f"source ({N}, {S}) with lengths {inputs[1].tolist()}, "
+        f"target_in ({N}, {T})",
+        seed=1500 + k,
+        hint=hint,
+    )
+
+
+def _float32_logits(student_cls, fn):
+    model = tm.build(student_cls, fn, 5, 6, 4, 2, 1)
+    source, target_in = torch.tensor([[1, 2, 0]]), torch.tensor([[3, 4]])
+    with tm.forbid(MHA, fn):
+        logits = model(source, torch.tensor([2]), target_in)
+    tm.as_tensor(logits, "logits", fn, (1, 2, 6), dtype=torch.float32)
+
+
+# --------------------------------------------------------------- applied
+
+# Longer than any target of the task (23 syllables and EOS).
+MAX_TRANSLATION = 30
+
+
+@torch.no_grad()
+def greedy_translations(reference, task, sentences):
+    """The grader's greedy decoding of ``sentences`` with the torch copy
+    of a trained Transformer: BOS first, then the arg-max of the last
+    position, until every sentence has emitted EOS."""
+    source, lengths = map(torch.from_numpy, task.encode_source(sentences))
+    outputs, padded = reference.encode(source, lengths)
+    steps = min(MAX_TRANSLATION, reference.position.shape[0] - 1)
+    tokens = torch.full((len(sentences), 1), task.bos_idx)  # (N, 1)
+    finished = torch.zeros(len(sentences), dtype=torch.bool)
+    for _ in range(steps):
+        logits = reference.decode(tokens, outputs, padded)[:, -1]  # (N, V)
+        following = logits.argmax(-1)
+        tokens = torch.cat([tokens, following[:, None]], dim=1)
+        finished |= following == task.eos_idx
+        if finished.all():
+            break
+    return [task.decode_target(row) for row in tokens[:, 1:].tolist()]
+
+
+def _teacher_forced_batch(model, task, pairs):
+    """The grader's sentences as (source, lengths, target_in), the
+    positions that hold a real target token (N, T), and the student's
+    logits on them (padded sources, targets shifted right)."""
+    source, lengths = task.encode_source([e for e, _ in pairs])
+    target, _ = task.encode_target([k for _, k in pairs])
+    source, lengths, target = map(torch.from_numpy, (source, lengths, target))
+    inputs = (source, lengths, target[:, :-1])
     model.eval()
     with torch.no_grad(), tm.forbid(MHA, "model"):
-        logits = model(tokens, lengths_t)
-    if not isinstance(logits, torch.Tensor) or logits.shape != reference.shape:
+        logits = model(*inputs)
+    return inputs, target[:, 1:] != task.pad_idx, logits
+
+
+def _agrees_with(reference, batch):
+    """The student's model computed the torch copy's logits."""
+    inputs, real, logits = batch
+    with torch.no_grad():
+        expected = reference(*inputs)
+    if not isinstance(logits, torch.Tensor) or logits.shape != expected.shape:
         fail(
-            "model(tokens, lengths) should return logits of shape (N, T, V), "
-            f"got {getattr(logits, 'shape', type(logits).__name__)}."
+            "model(source, lengths, target_in) should return logits of "
+            f"shape (N, T, V) = {tuple(expected.shape)}, got "
+            f"{getattr(logits, 'shape', type(logits).__name__)}."
         )
     tm.agrees(
         "model",
         logits[real],
-        reference[real],
-        "torch.nn.TransformerEncoderLayer",
+        expected[real],
+        "the notebook's Transformer made of torch.nn.TransformerEncoderLayer "
+        "and torch.nn.TransformerDecoderLayer",
         atol=1e-3,
     )
-    predicted = reference.argmax(-1).numpy()
-    correct = np.all((predicted == y) | ~real.numpy(), axis=1)
-    accuracy = float(correct.mean())
+
+
+def _head_counts(model, d_model):
+    """The model's own num_heads first, if it keeps one, then every
+    divisor of d_model (a correct MultiHeadAttention may call it
+    anything)."""
+    try:
+        heads = model.get_submodule("encoder_layers.0.self_attn").num_heads
+    except Exception:  # no such module or attribute
+        heads = None
+    counts = [h for h in range(1, d_model + 1) if d_model % h == 0]
+    if heads in counts:
+        counts.remove(heads)
+        counts.insert(0, heads)
+    return counts
+
+
+def _agreeing_copy(model, state, task, pairs):
+    """The torch copy, with the number of heads with which it computes the
+    student's logits; the failure for the model's own count if none."""
+    batch = _teacher_forced_batch(model, task, pairs)
+    first, d_model = None, state["source_embedding.weight"].shape[1]
+    for heads in _head_counts(model, d_model):
+        reference = _torch_copy(state, heads, "model")
+        try:
+            _agrees_with(reference, batch)
+        except CheckFailure as error:
+            first = first or error
+            continue
+        return reference
+    raise first
+
+
+def translator_trained(
+    model, encoder_cls, decoder_cls, mha_cls, threshold, count=300
+):
+    """The trained weights, loaded into the notebook's Transformer made of
+    torch's layers, translate the grader's own test numbers (the task
+    rebuilt from seqbook), decoded greedily by the grader; the student's
+    model, made of the notebook's own layers, computes the same logits."""
+    from autograder.checks.seq2seq import course_task
+
+    if not isinstance(model, torch.nn.Module):
+        fail("model should be the trained torch.nn.Module.")
+    classes = (encoder_cls, decoder_cls, mha_cls)
+    _holds_own_layers(model, classes, "model")
+    state = tm.trained_state(model, "model", _transformer_key, ARCHITECTURE)
+    # one head always fits: the weights' shapes, whatever the heads
+    reference = _torch_copy(state, 1, "model")
+    task = course_task()
+    vocabularies = (len(task.source_vocab), len(task.target_vocab))
+    if reference.sizes[:2] != vocabularies:
+        fail(
+            "model's embeddings hold {} source and {} target tokens; the "
+            "task's vocabularies have {} and {}: build the model with "
+            "len(task.source_vocab) and len(task.target_vocab).".format(
+                *reference.sizes[:2], *vocabularies
+            )
+        )
+    pairs = task.test[:count]
+    reference = _agreeing_copy(model, state, task, pairs[:64])
+    translations = greedy_translations(reference, task, [e for e, _ in pairs])
+    accuracy = float(
+        np.mean([t == k for t, (_, k) in zip(translations, pairs)])
+    )
     if not accuracy >= threshold:
         fail(
-            f"the model reverses {accuracy:.3f} of {count} fresh sequences "
-            f"exactly; it should reach {threshold}."
+            f"on {len(pairs)} test numbers the Transformer's exact match "
+            f"is {accuracy:.3f}; it should be at least {threshold}."
         )
-
-
-def _reverser_parts(model, state):
-    """(embedding, encoder layers, read-out): torch modules holding the
-    trained weights, as the notebook's architecture uses them."""
-    layers = sorted(
-        {int(n.split(".")[1]) for n in state if n.startswith("layers.")}
-    )
-    if not layers or layers != list(range(len(layers))):
-        fail(
-            "model's encoder layers are missing; keep the notebook's "
-            f"{REVERSER}."
-        )
-    V, d = state["embedding.weight"].shape
-    references = [_reverser_layer(model, state, n, d) for n in layers]
-    embedding = tm.load_part(
-        torch.nn.Embedding(V, d), state, "embedding.", "model", REVERSER
-    )
-    output = tm.load_part(
-        torch.nn.Linear(d, state["output.weight"].shape[0]),
-        state,
-        "output.",
-        "model",
-        REVERSER,
-    )
-    return embedding, references, output
-
-
-def _reverser_layer(model, state, number, d):
-    try:
-        attention = model.get_submodule(f"layers.{number}.self_attn")
-    except AttributeError:
-        fail(f"model.layers[{number}] should have its self_attn.")
-    heads = getattr(attention, "num_heads", None)
-    ff = state[f"layers.{number}.linear1.weight"].shape[0]
-    if not isinstance(heads, int) or heads < 1 or d % heads:
-        fail("each layer's self_attn should keep its num_heads.")
-    layer = torch.nn.TransformerEncoderLayer(
-        d, heads, ff, dropout=0.0, batch_first=True
-    )
-    return tm.load_part(layer, state, f"layers.{number}.", "model", REVERSER)
