@@ -34,11 +34,17 @@ from autograder.batch import dispatch, intake, journal, session
 from autograder.batch.ledger import Assignment, Ledger
 from autograder.batch.options import GradeOptions
 from autograder.batch.pool import local_pool
-from autograder.batch.session import GraderBusy, Interrupted
+from autograder.batch.session import GraderBusy, Interrupted, NoSandbox
 from autograder.batch.summary import print_summary
 from autograder.job import Job
 
-__all__ = ["GradeOptions", "GraderBusy", "Interrupted", "grade_class"]
+__all__ = [
+    "GradeOptions",
+    "GraderBusy",
+    "Interrupted",
+    "NoSandbox",
+    "grade_class",
+]
 
 
 def grade_class(options):
@@ -51,6 +57,7 @@ def grade_class(options):
     and raises :class:`Interrupted`.
     """
     _check_options(options)
+    session.check_sandbox(options)
     lock_file = Path(options.out).with_name(Path(options.out).name + ".lock")
     with contextlib.closing(session.lock(lock_file)):
         with session.signals() as received:
@@ -167,6 +174,7 @@ def _job(options, found, key, run, master_db):
         limits=options.limits,
         out=str(Path(options.out).resolve()),
         submissions=str(Path(options.submissions).resolve()),
+        require_sandbox=options.require_sandbox,
     )
 
 

@@ -20,6 +20,7 @@ class GradeOptions:
       ``./solutions``); workdir: nbgrader's course folder and the run
       folders (default ``.autograder/`` beside the CSV)
     - progress: a progress bar and a summary; regrade: ignore the journal
+    - require_sandbox: refuse to grade where kernels cannot be sandboxed
     """
 
     assignment: str
@@ -32,6 +33,7 @@ class GradeOptions:
     workdir: Path | None = None
     progress: bool = True
     regrade: bool = False
+    require_sandbox: bool = False
 
     @property
     def feedback(self):
