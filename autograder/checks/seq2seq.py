@@ -39,8 +39,8 @@ def _loss_value(student, logits, targets, pad_idx, fn):
 
 
 def sequence_cross_entropy(student):
-    """Mean cross-entropy over non-pad targets, its gradient, and that
-    extra padding changes nothing."""
+    """Mean cross-entropy over non-pad targets, its gradient (exactly 0 at
+    padding), and that extra padding changes nothing."""
     fn = "sequence_cross_entropy"
     for k, (N, T, V, pad_idx) in enumerate(
         [(2, 3, 5, 0), (4, 6, 7, 3), (1, 1, 2, 1), (3, 5, 11, 10)]
@@ -79,6 +79,11 @@ def sequence_cross_entropy(student):
                 f"{fn}: the gradient with respect to logits is wrong for "
                 f"{context}; compute the loss with differentiable torch "
                 "operations."
+            )
+        if (mine_in.grad[targets == pad_idx] != 0).any():
+            fail(
+                f"{fn}: padding positions must get no gradient at all "
+                f"(exactly 0) for {context}; leave them out of the loss."
             )
         # Extra padding (and arbitrary logits there) changes nothing.
         extra = torch.randn(N, 3, V, generator=g, dtype=torch.float64) * 5

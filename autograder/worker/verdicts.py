@@ -1,11 +1,16 @@
 """The judge's verdicts in nbgrader's gradebook, and what the feedback
 may show.
 
-A cell scores only when nbgrader passed it (its code ran without error in
-the kernel) *and* the judge passed it (the check ran outside the kernel):
-:func:`apply_verdicts` sets the rest to 0 and says why in the notebook.
-:func:`sanitize_for_feedback` removes what a student must not see before
-nbgrader makes the feedback page.
+Every point is the judge's: a graded cell scores its points when the
+judge passed it (the check ran outside the kernel), and nothing when the
+judge failed it or never saw it, whatever the cell's run in the kernel
+said (its visible test runs in the student's process, which can fool
+it). :func:`apply_verdicts` scores the gradebook so and says in the
+notebook where the judge and the kernel's run differ; the checks cover
+what every visible test asserts (``autograder/checks``), so the two
+differ only where the kernel was fooled, or where a visible test also
+ran the student's other functions. :func:`sanitize_for_feedback` removes
+what a student must not see before nbgrader makes the feedback page.
 """
 
 import json
@@ -15,47 +20,66 @@ from pathlib import Path
 from autograder import notebooks
 
 NEVER_RAN = "the grader's check of this cell never ran"
+UPHELD = (
+    "the grader's own check of this cell passed, so its points count; "
+    "what failed above is the visible test, which runs in your notebook "
+    "(and may call your other functions too)"
+)
 
 
 def apply_verdicts(stage, verdicts):
-    """Score each graded cell by the judge: a cell nbgrader passed but the
-    judge did not (or never saw) gets 0 in the gradebook, and its feedback
-    says why. Returns {grade_id: reason} of the cells overruled."""
+    """Score each graded cell by the judge (:func:`overrule`) in the
+    gradebook, and note in the notebook where that differs from the
+    kernel's run. Returns {grade_id: reason} of those cells."""
     from nbgrader.api import Gradebook
 
-    overruled = {}
     with Gradebook(f"sqlite:///{stage.gradebook}") as gb:
         nb = gb.find_submission_notebook(
             stage.assignment, stage.assignment, stage.student
         )
-        for grade in nb.grades:
-            if not grade.max_score or not (grade.auto_score or 0) > 0:
-                continue
-            passed, message = verdicts.get(grade.name, (False, NEVER_RAN))
-            if passed:
-                continue
-            overruled[grade.name] = message
-            grade.auto_score = 0
+        overruled = overrule(nb.grades, verdicts)
         gb.db.commit()
     if overruled:
-        _note_overruled(stage.autograded, overruled)
+        data = json.loads(Path(stage.autograded).read_text(encoding="utf-8"))
+        note_overruled(data["cells"], overruled)
+        Path(stage.autograded).write_text(json.dumps(data, indent=1), "utf-8")
     return overruled
 
 
-def _note_overruled(path, overruled):
-    data = json.loads(Path(path).read_text(encoding="utf-8"))
-    for cell in data["cells"]:
+def overrule(grades, verdicts):
+    """Give each of nbgrader's ``grades`` (rows of its gradebook) the
+    judge's score: its points when the judge passed it, else 0 (the
+    caller commits). Returns {grade_id: reason} of the grades whose score
+    changed: the judge's message where it failed a cell nbgrader passed,
+    :data:`UPHELD` where it passed one nbgrader failed."""
+    overruled = {}
+    for grade in grades:
+        if not grade.max_score:
+            continue
+        passed, message = verdicts.get(grade.name, (False, NEVER_RAN))
+        ran = (grade.auto_score or 0) > 0
+        if passed != ran:
+            overruled[grade.name] = UPHELD if passed else message
+        grade.auto_score = grade.max_score if passed else 0
+    return overruled
+
+
+def note_overruled(cells, overruled):
+    """Each overruled cell of ``cells`` (a notebook's, changed in place)
+    gets an output with the reason: an error with the judge's message, or
+    a note that the judge's check passed."""
+    for cell in cells:
         grade_id = notebooks.nbgrader_meta(cell).get("grade_id")
-        if grade_id in overruled:
-            cell.setdefault("outputs", []).append(
-                {
-                    "output_type": "error",
-                    "ename": "GraderCheck",
-                    "evalue": overruled[grade_id],
-                    "traceback": [],
-                }
-            )
-    Path(path).write_text(json.dumps(data, indent=1), "utf-8")
+        if grade_id not in overruled:
+            continue
+        reason = overruled[grade_id]
+        if reason == UPHELD:
+            output = {"output_type": "stream", "name": "stdout"}
+            output["text"] = f"Grader: {reason}.\n"
+        else:
+            output = {"output_type": "error", "ename": "GraderCheck"}
+            output.update(evalue=reason, traceback=[])
+        cell.setdefault("outputs", []).append(output)
 
 
 def scores(stage):
