@@ -20,6 +20,7 @@ STATUSES = {
     "missing": "no notebook where nbgrader's submitted layout puts it",
     "invalid_notebook": "not a notebook the grader can read",
     "wrong_assignment": "a valid notebook without this assignment's cells",
+    "edited_notebook": "nbgrader cells edited beyond what the grader repairs",
     "too_large": "a notebook too large to grade",
     "timeout": "a cell or the whole notebook ran over its time limit",
     "memory": "a cell needed more than the memory limit",

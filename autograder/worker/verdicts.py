@@ -137,8 +137,37 @@ def sanitize_for_feedback(path):
     Path(path).write_text(json.dumps(nb, indent=1), encoding="utf-8")
 
 
+# What nbgrader says when it refuses a notebook whose nbgrader cells were
+# edited (the intake repairs those it is given; this catches the rest).
+EDITED = re.compile(
+    r"metadata may be corrupted|Inconsistent checksums|SchemaTooOld|"
+    r"old version of the nbgrader metadata|exists multiple times|"
+    r"does not have a grade_id|does not exist in the database|"
+    r"Attribute '(?:locked|cell_type|points)' for cell"
+)
+# ... and which of its lines say what was edited.
+EDIT_LINE = re.compile(
+    r"(Cell '[^']*' does not exist in the database|Cell with id '[^']*' "
+    r"exists multiple times|Inconsistent checksums for cell [\w-]+|"
+    r"Attribute '(?:locked|cell_type|points)' for cell [\w-]+ has changed|"
+    r"nbgrader cell does not have a grade_id)"
+)
+
+
+def _edited(log):
+    """The outcome of a notebook nbgrader refused for its edited cells."""
+    said = list(dict.fromkeys(EDIT_LINE.findall(log)))[:5]
+    return {
+        "status": "edited_notebook",
+        "detail": "nbgrader refused the notebook: its nbgrader cells were "
+        "edited" + (f" ({'; '.join(said)})" if said else ""),
+    }
+
+
 def failed_run(log):
     """The outcome of a run nbgrader could not finish, from its log."""
+    if "NbGraderException" in log and EDITED.search(log):
+        return _edited(log)
     if re.search(r"DeadKernelError|Kernel died|kernel died", log):
         return {
             "status": "kernel_died",
