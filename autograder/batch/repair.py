@@ -113,15 +113,12 @@ def _describe(grade_id, kind, cell, known):
     """What the student changed about a claimed cell, or None."""
     meta = notebooks.nbgrader_meta(cell)
     want, source = known[grade_id]
+    if kind in NAMES and kind != want:
+        return f"the {want} cell {grade_id} was turned into {NAMES[kind]}"
     if want == "test" and not meta.get("grade"):
         return f"the test cell {grade_id} lost its grade flag"
     if kind != want:
-        return (
-            f"the {want} cell {grade_id} was turned into "
-            f"{NAMES.get(kind, 'a read-only cell')}"
-            if kind
-            else f"the {want} cell {grade_id} lost its nbgrader flags"
-        )
+        return f"the {want} cell {grade_id} lost its nbgrader flags"
     wanted = notebooks.nbgrader_meta(source)
     if want == "test" and meta.get("points") != wanted.get("points"):
         return f"the points of the test cell {grade_id} were changed"
