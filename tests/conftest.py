@@ -20,6 +20,15 @@ SLOW_FIXTURES = {
 }
 
 
+def pytest_sessionstart(session):
+    """The grader's sandbox is bubblewrap: installed before any test
+    grades (when missing and root), so that CI on a clean machine has
+    it; the grading tests then say whether kernels are sandboxed."""
+    from debian_tools import ensure_program
+
+    ensure_program("bwrap", "bubblewrap")
+
+
 def pytest_collection_modifyitems(config, items):
     for item in items:
         if SLOW_FIXTURES & set(getattr(item, "fixturenames", ())):
