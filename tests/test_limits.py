@@ -5,7 +5,7 @@ status says so, and the solution graded beside them gets full marks.
 
 Bounded: the kernels' disk is a tmpfs of 64 MB and 2000 files (never
 this machine's disk), one file at most 64 MB, 128 processes and threads,
-256 open files; a cell may run 20 s. Needs the sandbox (Linux, root,
+256 open files; a cell may run 15 s. Needs the sandbox (Linux, root,
 bubblewrap), as CI has.
 """
 
@@ -22,7 +22,7 @@ from submissions import REPO, make_submission, solution_sources
 
 pytestmark = pytest.mark.slow
 
-# student -> (code before rnn_forward's solution, status, words of detail)
+# student -> (code in rnn_forward's cell, status, words of the detail)
 GREEDY = {
     "fork_bomb": (
         "import os\nwhile True:\n    os.fork()\n",
@@ -70,15 +70,20 @@ def greedy(tmp_path_factory):
     assert sandbox_probe().mode == "root", sandbox_probe().reason
     root = tmp_path_factory.mktemp("limits")
     subs, out = root / "submitted", root / "grades" / "rnn.csv"
-    forward = solution_sources("rnn")["rnn_forward"]
     make_submission("rnn", subs / "solution")
+    # Quick notebooks: the first function solved, the greedy code in the
+    # second, the rest as released (it fails at once).
+    step = solution_sources("rnn")["rnn_step_forward"]
     for student, (code, _, _) in GREEDY.items():
         make_submission(
-            "rnn", subs / student, replace={"rnn_forward": code + forward}
+            "rnn",
+            subs / student,
+            solved=False,
+            replace={"rnn_step_forward": step, "rnn_forward": code},
         )
     result = subprocess.run(
         [sys.executable, "-m", "autograder", "grade", "rnn", str(subs),
-         "--out", str(out), "--jobs", "2", "--cell-timeout", "20",
+         "--out", str(out), "--jobs", "2", "--cell-timeout", "15",
          "--disk-limit", "64M", "--max-files", "2000",
          "--max-processes", "128", "--max-open-files", "256"],
         cwd=REPO, capture_output=True, text=True, timeout=1200,

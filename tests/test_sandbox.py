@@ -177,11 +177,14 @@ def walked(clones, tmp_path_factory):
     threading.Thread(target=server.serve_forever, daemon=True).start()
     marker = f"other-student-{TOKEN}"
     walker = walker_code(["/"], marker, server.server_address[1])
+    # Quick notebooks: the first function (after the walk, or a pause that
+    # keeps the other kernel alive beside the walker), the rest as
+    # released.
     step = solution_sources("rnn")["rnn_step_forward"]
-    make_submission("rnn", subs / "walker", replace={
+    make_submission("rnn", subs / "walker", solved=False, replace={
         "rnn_step_forward": walker + "\n" + step})  # fmt: skip
-    make_submission("rnn", subs / "other", replace={
-        "rnn_step_forward": f"# {marker}\nimport time\ntime.sleep(40)\n"
+    make_submission("rnn", subs / "other", solved=False, replace={
+        "rnn_step_forward": f"# {marker}\nimport time\ntime.sleep(20)\n"
         + step})  # fmt: skip
     result = subprocess.run(
         [sys.executable, "-m", "autograder", "grade", "rnn", str(subs),
@@ -244,9 +247,9 @@ def test_the_other_student_was_graded_beside_it(walked):
 
     with open(walked["out"], newline="", encoding="utf-8") as f:
         rows = {row["student_id"]: row for row in csv.DictReader(f)}
-    assert rows["other"]["status"] == "graded"
-    assert float(rows["other"]["score"]) == 18
-    assert rows["walker"]["status"] == "graded"
+    for student in ("other", "walker"):
+        assert rows[student]["status"] == "graded"
+        assert rows[student]["test_rnn_step_forward"] == "2.0"
 
 
 def test_the_walker_finds_the_secrets_where_they_are(clones, tmp_path):
