@@ -37,6 +37,7 @@ from autograder.worker import sandbox
 BOX_PREFIX = "seqbook-sbx-"
 PACKAGE = Path(__file__).resolve().parent.parent  # autograder/
 LAUNCHER = Path(__file__).resolve().parent / "launcher.py"
+UID_BASE = 1_000_000
 # What the kernel may write to, and what only the grader's side writes.
 KERNEL_OWNS = ("ipc", "work", "home", "tmp")
 FOLDERS = (*KERNEL_OWNS, "etc", "jupyter", "lib/autograder/judge")
@@ -85,7 +86,9 @@ def kernel_launch(job):
             "the kernel cannot be sandboxed on this worker: "
             + (sandbox_probe().reason or "sandboxing is off")
         )
-    uid = 100000 + os.getpid() % 50000 if mode == "root" else None
+    # A user of its own: no other process on the machine has it while
+    # this worker lives (the sandbox dies with the worker).
+    uid = UID_BASE + os.getpid() if mode == "root" else None
     box = _make_box(mode, job.limits, uid)
     launch = Launch(
         box=box,
@@ -107,6 +110,17 @@ def kernel_launch(job):
 
 def _make_box(mode, limits, uid):
     box = Path(tempfile.mkdtemp(prefix=f"{BOX_PREFIX}{os.getpid()}-"))
+    try:
+        _fill_box(box, mode, limits, uid)
+    except BaseException:
+        remove_box(box)
+        raise
+    return box
+
+
+def _fill_box(box, mode, limits, uid):
+    """Mount (as root) and fill the box: its folders, the judge's kernel
+    side, its passwd."""
     box.chmod(0o755)
     if mode == "root":
         size = limits.disk_limit or 2**40
@@ -128,7 +142,6 @@ def _make_box(mode, limits, uid):
         # It is the kernel's /tmp, and the way to the box inside it.
         (box / "tmp").chmod(0o1777)
     _write_passwd(box, uid)
-    return box
 
 
 def _write_passwd(box, uid):
@@ -185,7 +198,7 @@ def _plan(launch, job):
     shown = sandbox.python_folders()
     library = sandbox.package_folder("seqbook")
     if library and not sandbox.inside(library, shown):
-        shown = sandbox._outermost(shown + [library])
+        shown = sandbox.outermost(shown + [library])
     return sandbox.Plan(
         mode=launch.mode,
         box=launch.box,
@@ -236,7 +249,7 @@ def secret_paths(job, shown):
         path = os.path.realpath(path)
         if os.path.isdir(path) and sandbox.inside(path, shown):
             hidden.append(path)
-    return sandbox._outermost(hidden)
+    return sandbox.outermost(hidden)
 
 
 def kernel_env(launch, library):

@@ -20,13 +20,19 @@ of the grader in the kernel's world. SETTINGS is JSON:
 
 import json
 import os
-import resource
 import sys
+
+try:
+    import resource
+except ImportError:  # Windows: no resource limits
+    resource = None
 
 
 def set_limits(limits):
     """Soft and hard limit of each resource named in ``limits``; one the
     platform does not know, or will not lower, is left as it is."""
+    if resource is None:
+        return
     for name, value in limits.items():
         kind = getattr(resource, name, None)
         if kind is None:

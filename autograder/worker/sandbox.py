@@ -110,7 +110,7 @@ def python_folders():
     found |= {os.path.realpath(p) for p in found}
     executable = Path(sys.executable)
     found.add(str(Path(os.path.realpath(executable)).parent.parent))
-    return _outermost(p for p in found if os.path.isdir(p))
+    return outermost(p for p in found if os.path.isdir(p))
 
 
 def package_folder(name):
@@ -123,7 +123,7 @@ def package_folder(name):
     return os.path.realpath(list(spec.submodule_search_locations)[0])
 
 
-def _outermost(paths):
+def outermost(paths):
     """``paths`` without those inside another of them, sorted."""
     unique = sorted(set(paths))
     return [
