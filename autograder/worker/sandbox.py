@@ -168,6 +168,15 @@ def _system_args():
     return args
 
 
+def _tmp_args(plan):
+    """The kernel's /tmp: the box's (root mode) or a tmpfs of bwrap's.
+    Mounted before the rest, which may lie in the host's /tmp (the box
+    itself, a Python installation) and is mounted over it."""
+    if plan.mode == "root":
+        return ["--bind", f"{plan.box}/tmp", "/tmp"]
+    return ["--size", str(plan.tmp_size), "--tmpfs", "/tmp"]
+
+
 def _box_args(plan):
     """The box: all of it in root mode (a tmpfs whose permissions say
     what the kernel's user may write); in userns mode its socket folder,
@@ -176,10 +185,8 @@ def _box_args(plan):
     box = str(plan.box)
     args = ["--ro-bind", f"{box}/etc/passwd", "/etc/passwd"]
     args += ["--ro-bind", f"{box}/etc/group", "/etc/group"]
-    # /tmp first: the box may lie in the host's /tmp.
     if plan.mode == "root":
-        return args + ["--bind", f"{box}/tmp", "/tmp", "--bind", box, box]
-    args += ["--size", str(plan.tmp_size), "--tmpfs", "/tmp"]
+        return args + ["--bind", box, box]
     args += ["--ro-bind", box, box, "--bind", f"{box}/ipc", f"{box}/ipc"]
     for target in (f"{box}/work", f"{box}/home"):
         args += ["--size", str(plan.tmp_size), "--tmpfs", target]
@@ -197,12 +204,13 @@ def command(plan):
         # it loses them (and every other) when it does.
         args += ["--cap-drop", "ALL"]
         args += ["--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]
-    args += ["--hostname", "grading"]
+    args += ["--hostname", "grading", *_tmp_args(plan)]
     # Every folder bwrap makes on the way to a mount point is open to
     # the kernel's user (bwrap would copy the host's modes: /root 0700).
     targets = [*plan.shown, *SYSTEM, str(plan.box), "/etc/passwd"]
     for folder in _ancestors(targets):
-        args += ["--perms", "0755", "--dir", folder]
+        if folder != "/tmp":  # mounted above, with its own modes
+            args += ["--perms", "0755", "--dir", folder]
     args += _system_args()
     for folder in plan.shown:
         args += ["--ro-bind", folder, folder]
