@@ -3,49 +3,21 @@ and the course library's, built with pip, installed into a fresh virtual
 environment outside the repository (no editable install, no PYTHONPATH),
 grade a solved notebook there with the installed command, reading the
 source notebooks from ``./solutions`` and writing nothing inside the
-installed package; the kernel it grades in sees of that package only the
-kernel side of the judge, never the checks."""
+installed package."""
 
 import csv
-import html
-import json
 import shutil
 import zipfile
 from pathlib import Path
 
 import pytest
 
-from autograder.judge import KERNEL_SIDE
-from submissions import REPO, make_submission, solution_sources
+from installed_probe import assert_kernel_saw_only_the_kernel_side
+from installed_probe import probing_cells
+from submissions import REPO, make_submission
 from wheelhouse import FreshEnv, build_wheels
 
 pytestmark = pytest.mark.slow
-
-# Run in the graded kernel: what it finds of the installed grader's
-# package in its site-packages (the files, and any that holds a check
-# or the judge's server).
-PROBE = r"""
-import glob, json, os, site, sys
-seen = {"packages": [], "files": [], "secrets": []}
-where = set(site.getsitepackages())
-where |= set(glob.glob(sys.prefix + "/lib/python*/site-packages"))
-for folder in sorted(where):
-    package = os.path.join(folder, "autograder")
-    if not os.path.isdir(package):
-        continue
-    seen["packages"].append(package)
-    for root, _, names in os.walk(package):
-        for name in names:
-            path = os.path.join(root, name)
-            seen["files"].append(os.path.relpath(path, package))
-            with open(path, "rb") as f:
-                data = f.read()
-            for needle in (b"def rnn_step_" + b"forward(student",
-                           b"class " + b"Judge:"):
-                if needle in data:
-                    seen["secrets"].append(path)
-print("PROBE" + "D " + json.dumps(seen) + " :PROBE" + "D")
-"""
 
 
 @pytest.fixture(scope="module")
@@ -93,11 +65,8 @@ def test_the_installed_grader_grades_a_solved_notebook(installed, tmp_path):
     env = installed["env"]
     course = tmp_path / "course"
     shutil.copytree(REPO / "solutions" / "rnn", course / "solutions" / "rnn")
-    step = solution_sources("rnn")["rnn_step_forward"]
     make_submission(
-        "rnn",
-        course / "submitted" / "ada",
-        replace={"rnn_step_forward": PROBE + "\n" + step},
+        "rnn", course / "submitted" / "ada", replace=probing_cells()
     )
     package, before = package_files(env, course)
     assert str(package).startswith(str(env.path))  # not the repository's
@@ -122,22 +91,6 @@ def test_the_installed_grader_grades_a_solved_notebook(installed, tmp_path):
     assert package_files(env, course)[1] == before, "wrote in the package"
     page = course / "grades" / "feedback" / "rnn" / "ada.html"
     assert_kernel_saw_only_the_kernel_side(page, package, before)
-
-
-def assert_kernel_saw_only_the_kernel_side(page, package, files):
-    """The installed package holds the checks and the judge's server; the
-    kernel, sandboxed, found there only the judge's kernel side."""
-    from autograder.worker.box import sandbox_probe
-
-    assert str(package / "checks" / "rnn.py") in {f[0] for f in files}
-    probe = sandbox_probe()
-    assert probe.mode is not None, f"no sandbox here: {probe.reason}"
-    text = html.unescape(page.read_text(encoding="utf-8"))
-    start = text.index("PROBED ") + len("PROBED ")
-    seen = json.loads(text[start : text.index(" :PROBED", start)])
-    assert seen["packages"] == [str(package)], seen["packages"]
-    assert sorted(seen["files"]) == sorted(KERNEL_SIDE), seen["files"]
-    assert seen["secrets"] == [], seen["secrets"]
 
 
 def test_the_installed_command_says_where_the_sources_are(installed, tmp_path):
