@@ -20,15 +20,6 @@ SLOW_FIXTURES = {
 }
 
 
-def pytest_sessionstart(session):
-    """The grader's sandbox is bubblewrap: installed before any test
-    grades (when missing and root), so that CI on a clean machine has
-    it; the grading tests then say whether kernels are sandboxed."""
-    from debian_tools import ensure_program
-
-    ensure_program("bwrap", "bubblewrap")
-
-
 def pytest_collection_modifyitems(config, items):
     for item in items:
         if SLOW_FIXTURES & set(getattr(item, "fixturenames", ())):
@@ -111,3 +102,12 @@ def published_tree(site_with_address, tmp_path_factory):
             + result.stderr[-3000:]
         )
     return build_tree(html, tmp_path_factory.mktemp("tree") / "tree", config)
+
+
+def pytest_sessionstart(session):
+    """The grader's sandbox is bubblewrap: installed before any test
+    grades (when missing and root), so that CI on a clean machine has
+    it; the grading tests then say whether kernels are sandboxed."""
+    from debian_tools import ensure_program
+
+    ensure_program("bwrap", "bubblewrap")
