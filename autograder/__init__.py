@@ -14,12 +14,17 @@ shows:
   the journal, the job pool, the CSV, the feedback pages, the summary;
   it keeps every state;
 - the worker, :mod:`autograder.worker`: one submission at a time, in its
-  own nbgrader course, its kernel boxed (sandboxed where the machine
-  allows) and limited; it shares only :mod:`autograder.job` with the
-  parent;
+  own nbgrader course, its kernel boxed (in a bubblewrap sandbox that
+  shows it only the Python installation, the course library and its
+  box, where the machine allows) and limited; it shares only
+  :mod:`autograder.job` with the parent;
 - the student's kernel, which gets the kernel side of
   :mod:`autograder.judge` and nothing else; the judge's side runs the
-  checks of :mod:`autograder.checks` in the worker and gives the verdicts.
+  checks of :mod:`autograder.checks` in the worker and gives the
+  verdicts, which alone decide the points.
+
+The parent's intake repairs notebooks whose nbgrader cells a student
+edited (:mod:`autograder.batch.repair`) before any kernel starts.
 
 :mod:`autograder.native` puts the worker's guarantees (the box, the
 judge, the limits, the verdicts) into nbgrader's own ``autograde`` and

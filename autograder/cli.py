@@ -52,6 +52,7 @@ def grade_options(args):
         progress=not args.quiet,
         regrade=args.regrade,
         course=args.course.resolve() if args.course else None,
+        require_sandbox=args.require_sandbox,
     )
 
 
@@ -76,11 +77,12 @@ def _grade_paths(args):
 
 
 def cmd_grade(args):
-    from autograder.batch import GraderBusy, Interrupted, grade_class
+    from autograder.batch import GraderBusy, Interrupted, NoSandbox
+    from autograder.batch import grade_class
 
     try:
         grade_class(grade_options(args))
-    except (ValueError, FileNotFoundError, GraderBusy) as error:
+    except (ValueError, FileNotFoundError, GraderBusy, NoSandbox) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     except Interrupted as stop:
@@ -155,6 +157,10 @@ def limits_of(args):
         notebook_timeout=args.timeout,
         memory_limit=parse_size(args.memory_limit),
         max_output=parse_size(args.max_output),
+        max_processes=args.max_processes,
+        max_open_files=args.max_open_files,
+        disk_limit=parse_size(args.disk_limit),
+        max_files=args.max_files,
     )
 
 
@@ -220,6 +226,34 @@ LIMIT_FLAGS = [
         "1M",
         "output one cell may show, the rest is cut (default 1M)",
     ),
+    (
+        "--max-processes",
+        int,
+        256,
+        "processes and threads one notebook's kernel may run at once "
+        "(sandboxed; default 256)",
+    ),
+    (
+        "--max-open-files",
+        int,
+        1024,
+        "files one kernel process may hold open (default 1024)",
+    ),
+    (
+        "--disk-limit",
+        _size,
+        "256M",
+        "what one kernel may write in all, e.g. 256M; one file at most "
+        "that much everywhere, all files together in the sandbox (a tmpfs: "
+        "it uses memory; default 256M)",
+    ),
+    (
+        "--max-files",
+        int,
+        10000,
+        "files and folders one kernel may make (sandboxed as root; "
+        "default 10000)",
+    ),
 ]
 
 
@@ -274,6 +308,12 @@ def _grade_parser(sub):
         help="grade every submission again, ignoring the results "
         "journalled in <csv>.details.jsonl by earlier runs (with "
         "--course: and the manual scores given in formgrader)",
+    )
+    grade.add_argument(
+        "--require-sandbox",
+        action="store_true",
+        help="refuse to grade where the students' kernels cannot be "
+        "sandboxed (bubblewrap missing or unusable)",
     )
     grade.add_argument(
         "--quiet", action="store_true", help="no progress bar or summary"

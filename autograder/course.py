@@ -195,21 +195,27 @@ def ensure_gradebook(name, root, source=None):
     return db
 
 
+def kernel_settings():
+    """Variables every grading kernel's environment has: no progress
+    bars, one thread per kernel (submissions are graded side by side, and
+    torch's thread pool on tiny tensors only fights for the cores), no
+    window for plots."""
+    settings = {"SEQBOOK_PROGRESS": "0", "MPLBACKEND": "Agg"}
+    for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        settings[name] = "1"
+    return settings
+
+
 def os_environ_for_kernel():
-    """Environment of grading kernels: the grader's and the course
-    library's packages importable (from the checkout, or installed), no
-    progress bars."""
+    """Environment of the grading workers (and of an unsandboxed kernel):
+    the grader's and the course library's packages importable (from the
+    checkout, or installed), and :func:`kernel_settings`."""
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(
         [str(REPO)]
         + [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p]
     )
-    env["SEQBOOK_PROGRESS"] = "0"
-    # One thread per kernel: submissions are graded side by side, and
-    # torch's thread pool on tiny tensors only fights for the cores.
-    for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
-        env[name] = "1"
-    env["MPLBACKEND"] = "Agg"
+    env.update(kernel_settings())
     return env
 
 

@@ -20,9 +20,14 @@ STATUSES = {
     "missing": "no notebook where nbgrader's submitted layout puts it",
     "invalid_notebook": "not a notebook the grader can read",
     "wrong_assignment": "a valid notebook without this assignment's cells",
+    "edited_notebook": "nbgrader cells edited beyond what the grader repairs",
     "too_large": "a notebook too large to grade",
     "timeout": "a cell or the whole notebook ran over its time limit",
     "memory": "a cell needed more than the memory limit",
+    "processes": "the notebook started more processes or threads than "
+    "the limit",
+    "disk": "the notebook wrote more (bytes or files) than the limit",
+    "open_files": "the notebook opened more files at once than the limit",
     "kernel_died": "the kernel died",
     "error": "the grader itself failed",
 }
@@ -33,16 +38,53 @@ RETRIED = {"error"}
 MEMORY_ERROR = re.compile(
     r"MemoryError|bad_alloc|[Cc]an(?:no|')t allocate memory|[Oo]ut of memory"
 )
+# ... when a limit of the sandbox is reached: status -> what they say.
+LIMIT_ERRORS = {
+    "processes": re.compile(
+        r"can't start new thread|Resource temporarily unavailable|"
+        r"\[Errno 11\]|pthread_create"
+    ),
+    "open_files": re.compile(r"Too many open files|\[Errno 2[34]\]"),
+    "disk": re.compile(
+        r"No space left on device|File too large|Disk quota exceeded|"
+        r"\[Errno 2[78]\]"
+    ),
+}
+# Where a worker writes the limits it saw reached, beside the result.
+LIMITS_SUFFIX = ".limits.json"
+# A row gets the status of the first of these limits its kernel reached.
+LIMIT_ORDER = ("processes", "open_files", "disk", "memory")
+
+
+def with_limits(outcome, hits):
+    """``outcome`` with the status of the first limit of ``hits`` (status
+    -> what happened) in :data:`LIMIT_ORDER`, and every hit in its
+    detail."""
+    reached = [s for s in LIMIT_ORDER if s in hits]
+    if not reached:
+        return outcome
+    notes = [hits[s] for s in reached]
+    if outcome.get("detail"):
+        notes.append(outcome["detail"])
+    return dict(outcome, status=reached[0], detail="; ".join(notes))
 
 
 @dataclass(frozen=True)
 class Limits:
-    """What one submission may use (the command's options)."""
+    """What one submission may use (the command's options).
+
+    The last four hold in the sandbox (processes, and the box's size and
+    number of files, only there); the kernel's open files and the size
+    of one file it writes are limited everywhere."""
 
     cell_timeout: int = 60  # seconds one cell may run
     notebook_timeout: int = 300  # seconds the whole notebook may run
     memory_limit: int = 4 * 2**30  # the kernel's RLIMIT_DATA; 0: none
     max_output: int = 1 * MB  # characters one cell may show; 0: no cap
+    max_processes: int = 256  # processes and threads (RLIMIT_NPROC)
+    max_open_files: int = 1024  # files open at once (RLIMIT_NOFILE)
+    disk_limit: int = 256 * MB  # bytes the kernel may write (its box)
+    max_files: int = 10000  # files and folders it may make (its box)
 
 
 @dataclass(frozen=True)
@@ -67,6 +109,7 @@ class Job:
     out: str = ""
     submissions: str = ""
     sandbox: bool = True  # sandbox the kernel where the machine allows
+    require_sandbox: bool = False  # never run the kernel unsandboxed
 
     def to_json(self):
         return json.dumps(dataclasses.asdict(self))

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from installed_probe import assert_kernel_saw_only_the_kernel_side
+from installed_probe import probing_cells
 from submissions import REPO, make_submission
 
 pytestmark = pytest.mark.slow
@@ -73,7 +75,9 @@ def test_the_installed_grader_grades_a_solved_notebook(installed, tmp_path):
     env = installed["env"]
     course = tmp_path / "course"
     shutil.copytree(REPO / "solutions" / "rnn", course / "solutions" / "rnn")
-    make_submission("rnn", course / "submitted" / "ada")
+    make_submission(
+        "rnn", course / "submitted" / "ada", replace=probing_cells()
+    )
     package, before = package_files(env, course)
     assert str(package).startswith(str(env.path))  # not the repository's
     seqbook = env.run(
@@ -95,6 +99,8 @@ def test_the_installed_grader_grades_a_solved_notebook(installed, tmp_path):
     gradebook = course / "grades" / ".autograder" / "course" / "gradebook.db"
     assert gradebook.exists()
     assert package_files(env, course)[1] == before, "wrote in the package"
+    page = course / "grades" / "feedback" / "rnn" / "ada.html"
+    assert_kernel_saw_only_the_kernel_side(page, package, before)
 
 
 def test_the_installed_command_says_where_the_sources_are(installed, tmp_path):

@@ -43,6 +43,7 @@ def test_steps_run_in_the_order_the_data_needs():
         intake.strip_outputs,
         intake.validate,
         intake.belongs,
+        intake.restore,
         intake.fits,
     ]
 
@@ -199,3 +200,57 @@ def test_students_are_the_folders_not_the_files(tmp_path):
         ["a", "b"],
         [".git", "README.txt"],
     )
+
+
+def test_restore_puts_back_each_of_the_instructors_cells_once(tmp_path):
+    """A renamed test cell and a duplicated solution cell: every cell of
+    the source with a grade id is there once, the student's code of both
+    copies of the solution runs, and the notes say what changed."""
+    import copy
+
+    from autograder import notebooks
+    from submissions import make_submission
+
+    def edit(nb):
+        cells = nb["cells"]
+        by_id = {notebooks.nbgrader_meta(c).get("grade_id"): c for c in cells}
+        by_id["test_rnn_step_forward"]["metadata"]["nbgrader"]["grade_id"] = (
+            "renamed"
+        )
+        solution = by_id["rnn_forward"]
+        copied = copy.deepcopy(solution)
+        copied.update(id="copied", source="# the second copy\n")
+        cells.insert(cells.index(solution) + 1, copied)
+
+    path = make_submission("rnn", tmp_path / "s", edit=edit)
+    draft = Draft(path, "rnn")
+    assert through(draft, *intake.STEPS[:-2]) is None
+    assert intake.restore(draft) is None
+    ids = [
+        notebooks.nbgrader_meta(c).get("grade_id") for c in draft.book.cells
+    ]
+    source_ids = [
+        i
+        for i in (
+            notebooks.nbgrader_meta(c).get("grade_id")
+            for c in notebooks.read_source("rnn")["cells"]
+        )
+        if i
+    ]
+    assert [i for i in ids if i] == source_ids
+    assert "# the second copy\n" in [
+        notebooks.cell_text(c) for c in draft.book.cells
+    ]
+    note = draft.notes[-1]
+    assert "unknown id 'renamed': removed" in note
+    assert "test_rnn_step_forward was missing: restored" in note
+    assert "a second cell claimed rnn_forward" in note
+    assert "The grader repaired" in notebooks.cell_text(draft.book.cells[0])
+
+
+def test_restore_leaves_an_unedited_notebook_as_it_is(tmp_path):
+    from submissions import make_submission
+
+    draft = Draft(make_submission("rnn", tmp_path / "s"), "rnn")
+    assert through(draft, *intake.STEPS[:-1]) is None
+    assert draft.notes == []

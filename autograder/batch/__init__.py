@@ -37,11 +37,17 @@ from autograder.batch.course_book import CourseBook
 from autograder.batch.ledger import Assignment, Ledger
 from autograder.batch.options import GradeOptions
 from autograder.batch.pool import local_pool
-from autograder.batch.session import GraderBusy, Interrupted
+from autograder.batch.session import GraderBusy, Interrupted, NoSandbox
 from autograder.batch.summary import print_summary
 from autograder.job import Job
 
-__all__ = ["GradeOptions", "GraderBusy", "Interrupted", "grade_class"]
+__all__ = [
+    "GradeOptions",
+    "GraderBusy",
+    "Interrupted",
+    "NoSandbox",
+    "grade_class",
+]
 
 
 def grade_class(options):
@@ -54,6 +60,7 @@ def grade_class(options):
     and raises :class:`Interrupted`.
     """
     _check_options(options)
+    session.check_sandbox(options)
     lock_file = Path(options.out).with_name(Path(options.out).name + ".lock")
     with contextlib.closing(session.lock(lock_file)):
         with session.signals() as received:
@@ -176,6 +183,7 @@ def _job(options, found, key, run, master_db):
         # What the sandbox hides for the class's files: with --course, the
         # whole course (its sources, gradebook, submissions).
         submissions=str(Path(options.course or options.submissions).resolve()),
+        require_sandbox=options.require_sandbox,
     )
 
 

@@ -23,6 +23,7 @@ class GradeOptions:
       (and, with a course, the manual scores given in formgrader)
     - course: an instructor's nbgrader course folder whose gradebook and
       ``autograded/`` get the results (:mod:`autograder.batch.course_book`)
+    - require_sandbox: refuse to grade where kernels cannot be sandboxed
     """
 
     assignment: str
@@ -36,6 +37,7 @@ class GradeOptions:
     progress: bool = True
     regrade: bool = False
     course: Path | None = None
+    require_sandbox: bool = False
 
     @property
     def feedback(self):

@@ -29,7 +29,8 @@ from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from pathlib import Path
 
 from autograder import course
-from autograder.job import MEMORY_ERROR, format_size
+from autograder.job import LIMITS_SUFFIX, MEMORY_ERROR, format_size
+from autograder.job import with_limits
 
 
 class JobPool(abc.ABC):
@@ -176,6 +177,17 @@ def descendants(pid):
     return found
 
 
+def limits_seen(job):
+    """The limits ``job``'s worker saw its kernel reach (status -> what
+    happened), also when the worker was killed before it could say so."""
+    path = Path(job.result + LIMITS_SUFFIX)
+    try:
+        hits = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return hits if isinstance(hits, dict) else {}
+
+
 class WorkerProcess:
     """The parent's handle on one worker process (see
     :mod:`autograder.worker`), which stays alive across submissions so
@@ -271,7 +283,7 @@ class WorkerProcess:
                 return None
             self.stop()
             return {"status": "error", "detail": "the grader's worker died"}
-        outcome = self._wait(done, timeout, result_file)
+        outcome = self._wait(done, timeout, job)
         if outcome is None:
             return None
         if outcome.get("status") == "kernel_died" and MEMORY_ERROR.search(
@@ -285,8 +297,10 @@ class WorkerProcess:
         outcome["seconds"] = round(time.monotonic() - started, 2)
         return outcome
 
-    def _wait(self, done, timeout, result_file):
-        """The worker's outcome, once it says done or the time is up."""
+    def _wait(self, done, timeout, job):
+        """The worker's outcome, once it says done or the time is up (then
+        with the limits its kernel reached, which the worker could not
+        report)."""
         try:
             ready, _, _ = select.select([done], [], [], timeout)
             line = done.readline() if ready else b""
@@ -294,12 +308,18 @@ class WorkerProcess:
             ready, line = True, b""
         if self.closed:
             return None
+        result_file = Path(job.result)
         if not ready or not line:
             self.stop()
             if not ready:
                 detail = f"the notebook ran longer than {timeout} s"
-                return {"status": "timeout", "detail": detail}
-            return {"status": "error", "detail": "the grader's worker died"}
+                outcome = {"status": "timeout", "detail": detail}
+            else:
+                outcome = {
+                    "status": "error",
+                    "detail": "the grader's worker died",
+                }
+            return with_limits(outcome, limits_seen(job))
         if result_file.exists():
             return json.loads(result_file.read_text(encoding="utf-8"))
         return {

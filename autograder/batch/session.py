@@ -1,6 +1,10 @@
-"""One run of ``grade``: its lock, its signals, its run folder.
+"""One run of ``grade``: its sandbox, its lock, its signals, its run
+folder.
 
-Two graders writing the same CSV at once are refused (:func:`lock`);
+What the students' kernels run in is said once, at the start
+(:func:`check_sandbox`), and ``--require-sandbox`` refuses to grade
+without one. Two graders writing the same CSV at once are refused
+(:func:`lock`);
 SIGINT and SIGTERM become ``KeyboardInterrupt`` in the main thread so
 that the batch saves what it has (:func:`signals`); each run grades in a
 private folder of the work folder, and the folders of dead runs are
@@ -10,9 +14,12 @@ folder too (:func:`master_gradebook`).
 
 import contextlib
 import fcntl
+import json
 import os
 import shutil
 import signal
+import subprocess
+import sys
 import threading
 
 from autograder import course
@@ -20,6 +27,75 @@ from autograder import course
 
 class GraderBusy(RuntimeError):
     """Another grader is writing the same CSV."""
+
+
+class NoSandbox(RuntimeError):
+    """``--require-sandbox``, and kernels cannot be sandboxed here."""
+
+
+NOT_PROTECTED = (
+    "Their code then runs with this grader's own rights: it can read "
+    "every file you can (the solutions and hidden checks, the gradebook, "
+    "the other students' notebooks), write wherever you can, use the "
+    "network, and see and signal your processes; of its resources only "
+    "its memory, the files it holds open and the size of one file it "
+    "writes are limited (not its processes and threads, nor how much it "
+    "writes in all). Its points are still decided outside its process, "
+    "by the judge."
+)
+FULL = (
+    "Full protection: Linux, bubblewrap installed (apt-get install "
+    "bubblewrap), and the grader run as root."
+)
+
+
+def probe_sandbox():
+    """What the workers' kernels run in here, asked of the worker's side
+    (``python -m autograder.worker.sandbox``): {"mode", "reason"}."""
+    command = [sys.executable, "-m", "autograder.worker.sandbox"]
+    try:
+        result = subprocess.run(
+            command,
+            env=course.os_environ_for_kernel(),
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        return json.loads(result.stdout.strip().splitlines()[-1])
+    except (OSError, ValueError, IndexError, subprocess.SubprocessError):
+        return {"mode": None, "reason": "the sandbox could not be probed"}
+
+
+def check_sandbox(options):
+    """Say once, on stderr, what the kernels are not protected from here
+    (nothing as root with bubblewrap); with ``require_sandbox``, raise
+    :class:`NoSandbox` where there is no sandbox at all."""
+    found = probe_sandbox()
+    if found["mode"] == "root":
+        return found
+    if found["mode"] is None:
+        message = (
+            f"the students' kernels cannot be sandboxed here: "
+            f"{found['reason']}."
+        )
+        if options.require_sandbox:
+            raise NoSandbox(f"{message} {FULL} (--require-sandbox)")
+        print(
+            f"warning: {message} {NOT_PROTECTED} {FULL} Pass "
+            "--require-sandbox to refuse to grade without it.",
+            file=sys.stderr,
+        )
+        return found
+    print(
+        "note: the students' kernels are sandboxed without root "
+        "(bubblewrap in a user namespace): they see only the Python "
+        "installation, the course library and their own box, with no "
+        "network; but they run under your user id, the folder of their "
+        "sockets lies on your disk, and the number of files they write "
+        f"is not limited. {FULL}",
+        file=sys.stderr,
+    )
+    return found
 
 
 class Interrupted(Exception):

@@ -119,3 +119,33 @@ def compare_grads(fn, got, expected, context, variants=(), labels=None):
         f"{max_error(got[worst], expected[worst]):.3g} in "
         f"{labels.get(worst, worst)}): {hint}."
     )
+
+
+def matches_own_forward(fn, forward, loss, args, grads):
+    """Fail unless every gradient in ``grads`` equals the numerical
+    gradient of the student's own forward pass (what the visible test of
+    a backward pass asserts): a backward pass gives the gradient of what
+    its forward pass computes, so a right backward pass behind a wrong
+    forward pass fails too, as in the notebook.
+
+    - forward: the name of the student's forward function, for messages
+    - loss(**arrays) -> float: the scalar the backward pass
+      differentiates, computed with the student's forward pass
+    - args: name -> array, every input of the forward pass
+    - grads: name -> the student's gradient, for the inputs it has
+    """
+    from seqbook.gradcheck import numerical_gradient, relative_error
+
+    values = {k: np.array(v, dtype=np.float64) for k, v in args.items()}
+    first = dict(list(args.items())[:2])
+    for name, grad in grads.items():
+        numeric = numerical_gradient(lambda: loss(**values), values[name])
+        error = relative_error(grad, numeric)
+        if not error < 1e-6:
+            fail(
+                f"{fn}: the gradient of {name} does not match the "
+                f"numerical gradient of your own {forward} (relative error "
+                f"{error:.2e}, for {shapes_text(**first)}): the backward "
+                f"pass must give the gradient of what {forward} computes "
+                f"(is {forward} right?)."
+            )

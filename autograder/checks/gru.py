@@ -14,7 +14,8 @@ import numpy as np
 import torch
 
 from autograder.checks import as_float64, close, compare_grads, fail
-from autograder.checks import max_error, shapes_text, unpack
+from autograder.checks import matches_own_forward, max_error, shapes_text
+from autograder.checks import unpack
 from autograder.checks import torch_modules as tm
 
 GATES = "rzn"
@@ -249,6 +250,33 @@ def _variants(grads):
     ]
 
 
+def _own_forward(fn, forward, backward, step):
+    """The gradients agree with the numerical gradient of the student's
+    own forward pass, on small sizes (as the visible test asserts)."""
+    N, T, D, H = 2, 2, 3, 2
+    p = _inputs(N, T, D, H, seed=950)
+    first = "h_prev" if step else "h0"
+    args = {"x": p["x"][:, 0] if step else p["x"], first: p["h0"]}
+    args.update({k: p[k] for k in ("Wx", "Wh", "bx", "bh")})
+    up = np.random.default_rng(951).normal(size=(N, H) if step else (N, T, H))
+    name = "gru_step_forward" if step else "gru_forward"
+
+    def run(**a):
+        out = forward(*[np.array(a[k]) for k in args])
+        return unpack(out, ("h", "cache"), name)
+
+    result = unpack(backward(up.copy(), run(**args)[1]), NAMES, fn)
+    grads = {
+        k: as_float64(g, f"d{k}", fn, args[k].shape)
+        for k, g in zip(args, result)
+    }
+
+    def loss(**a):
+        return float(np.sum(as_float64(run(**a)[0], "h", name) * up))
+
+    matches_own_forward(fn, name, loss, args, grads)
+
+
 def gru_step_backward(student_forward, student_backward):
     """Every gradient of one step equals torch autograd's."""
     fn = "gru_step_backward"
@@ -298,6 +326,7 @@ def gru_step_backward(student_forward, student_backward):
             _variants(grads),
             labels,
         )
+    _own_forward(fn, student_forward, student_backward, step=True)
 
 
 def gru_backward(student_forward, student_backward):
@@ -346,6 +375,7 @@ def gru_backward(student_forward, student_backward):
         compare_grads(
             fn, got, grads(), shapes_text(x=p["x"], h0=p["h0"]), variants
         )
+    _own_forward(fn, student_forward, student_backward, step=False)
 
 
 # ----------------------------------------------------------- torch module

@@ -12,7 +12,8 @@ import numpy as np
 import torch
 
 from autograder.checks import as_float64, close, compare_grads, fail
-from autograder.checks import max_error, shapes_text, unpack
+from autograder.checks import matches_own_forward, max_error, shapes_text
+from autograder.checks import unpack
 from autograder.checks import torch_modules as tm
 
 GATES = "ifgo"
@@ -308,6 +309,64 @@ def lstm_step_backward(student_forward, student_backward):
         compare_grads(
             fn, got, grads(dh, dc), shapes_text(x=x, h_prev=h), variants
         )
+    _own_step_forward(fn, student_forward, student_backward)
+
+
+def _own_step_forward(fn, forward, backward):
+    """The gradients agree with the numerical gradient of the student's
+    own lstm_step_forward, on small sizes (as the visible test asserts)."""
+    N, D, H = 2, 3, 2
+    p = _inputs(N, 1, D, H, seed=950)
+    args = {"x": p["x"][:, 0], "h_prev": p["h0"], "c_prev": p["c0"]}
+    args.update(Wx=p["Wx"], Wh=p["Wh"], b=p["b"])
+    rng = np.random.default_rng(951)
+    dh, dc = rng.normal(size=(N, H)), rng.normal(size=(N, H))
+    name = "lstm_step_forward"
+
+    def run(**a):
+        out = forward(*[np.array(a[k]) for k in args])
+        return unpack(out, ("h_next", "c_next", "cache"), name)
+
+    result = unpack(
+        backward(dh.copy(), dc.copy(), run(**args)[2]), STEP_NAMES, fn
+    )
+    grads = {
+        k: as_float64(g, f"d{k}", fn, args[k].shape)
+        for k, g in zip(args, result)
+    }
+
+    def loss(**a):
+        h, c, _ = run(**a)
+        h = as_float64(h, "h_next", name)
+        return float(
+            np.sum(h * dh) + np.sum(as_float64(c, "c_next", name) * dc)
+        )
+
+    matches_own_forward(fn, name, loss, args, grads)
+
+
+def _own_forward(fn, forward, backward):
+    """The gradients agree with the numerical gradient of the student's
+    own lstm_forward, on small sizes (as the visible test asserts)."""
+    N, T, D, H = 2, 2, 3, 2
+    p = _inputs(N, T, D, H, seed=952)
+    args = {k: p[k] for k in ("x", "h0", "Wx", "Wh", "b")}
+    dh = np.random.default_rng(953).normal(size=(N, T, H))
+
+    def run(**a):
+        out = forward(*[np.array(a[k]) for k in args])
+        return unpack(out, ("h", "cache"), "lstm_forward")
+
+    result = unpack(backward(dh.copy(), run(**args)[1]), SEQ_NAMES, fn)
+    grads = {
+        k: as_float64(g, f"d{k}", fn, args[k].shape)
+        for k, g in zip(args, result)
+    }
+
+    def loss(**a):
+        return float(np.sum(as_float64(run(**a)[0], "h", "lstm_forward") * dh))
+
+    matches_own_forward(fn, "lstm_forward", loss, args, grads)
 
 
 SEQ_NAMES = ("dx", "dh0", "dWx", "dWh", "db")
@@ -358,6 +417,7 @@ def lstm_backward(student_forward, student_backward):
         compare_grads(
             fn, got, grads(dh), shapes_text(x=p["x"], h0=p["h0"]), variants
         )
+    _own_forward(fn, student_forward, student_backward)
 
 
 # ------------------------------------------------------------ torch modules

@@ -10,7 +10,7 @@ import numpy as np
 import torch
 
 from autograder.checks import as_float64, close, compare_grads, fail
-from autograder.checks import max_error
+from autograder.checks import matches_own_forward, max_error
 from autograder.checks import shapes_text, unpack
 
 # Shapes for the random trials: D != H somewhere so that a transposed
@@ -256,6 +256,39 @@ def rnn_step_backward(student_forward, student_backward):
             shapes_text(x=x, h_prev=h, Wx=Wx),
             step=True,
         )
+    _own_forward(fn, student_forward, student_backward, step=True)
+
+
+def _own_forward(fn, forward, backward, step):
+    """The gradients agree with the numerical gradient of the student's
+    own forward pass, on small sizes (as the visible test asserts)."""
+    N, T, D, H = 2, 2, 3, 2
+    p = _inputs(N, T, D, H, seed=950)
+    first = "h_prev" if step else "h0"
+    args = {
+        "x": p["x"][:, 0] if step else p["x"],
+        first: p["h0"],
+        "Wx": p["Wx"],
+        "Wh": p["Wh"],
+        "b": p["b"],
+    }
+    up = np.random.default_rng(951).normal(size=(N, H) if step else (N, T, H))
+    name = "rnn_step_forward" if step else "rnn_forward"
+
+    def run(**a):
+        out = forward(*[np.array(a[k]) for k in args])
+        return unpack(out, ("h", "cache"), name)
+
+    result = unpack(backward(up.copy(), run(**args)[1]), GRAD_NAMES, fn)
+    grads = {
+        k: as_float64(g, f"d{k}", fn, args[k].shape)
+        for k, g in zip(args, result)
+    }
+
+    def loss(**a):
+        return float(np.sum(as_float64(run(**a)[0], "h", name) * up))
+
+    matches_own_forward(fn, name, loss, args, grads)
 
 
 def rnn_backward(student_forward, student_backward):
@@ -305,6 +338,7 @@ def rnn_backward(student_forward, student_backward):
             variants,
             shapes_text(x=p["x"], h0=p["h0"], Wx=p["Wx"]),
         )
+    _own_forward(fn, student_forward, student_backward, step=False)
 
 
 # ------------------------------------------------------------------- loss

@@ -235,6 +235,12 @@ def _sdpa_values(fn, got, want, inputs, context):
         fail(
             f"{fn}: weights of masked positions must be exactly 0 ({context})."
         )
+    empty = ~keep.any(-1)
+    if (got_out[empty] != 0).any():
+        fail(
+            f"{fn}: a query row with nothing to attend to must get an output "
+            f"of exactly 0 ({context})."
+        )
 
 
 def _sdpa_torch(fn, got_out, inputs, rows, context):
@@ -372,7 +378,10 @@ def sinusoidal_positional_encoding(student):
         )
         got = got.detach().double().numpy()
         expected = _pe(max_len, d_model)
-        if np.allclose(got, expected, rtol=0, atol=2e-4):
+        # Float32 rounding grows with the position; the first positions
+        # are exact to 1e-5, as the visible test asserts.
+        first = np.allclose(got[:5], expected[:5], rtol=1e-5, atol=1e-5)
+        if first and np.allclose(got, expected, rtol=0, atol=2e-4):
             continue
         variants = [
             (
@@ -589,6 +598,20 @@ def _mha_trial(modules, g, shape, kind, k):
         seed=500 + k,
         hint=hint,
     )
+    if mask is not None:
+        keep = torch.broadcast_to(mask, (N, Lq, Sk))
+        _masked_weights_zero(module, call, make_inputs(), keep, context)
+
+
+def _masked_weights_zero(module, call, inputs, keep, context):
+    """Keys the mask leaves out get exactly zero weight."""
+    with tm.forbid(MHA, "MultiHeadAttention"):
+        weights = call(module, inputs)[1]
+    if (weights.detach()[~keep] != 0).any():
+        fail(
+            "MultiHeadAttention: positions the mask leaves out must get "
+            f"exactly zero weight ({context})."
+        )
 
 
 def MultiHeadAttention(student_cls):

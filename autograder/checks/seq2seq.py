@@ -39,8 +39,8 @@ def _loss_value(student, logits, targets, pad_idx, fn):
 
 
 def sequence_cross_entropy(student):
-    """Mean cross-entropy over non-pad targets, its gradient, and that
-    extra padding changes nothing."""
+    """Mean cross-entropy over non-pad targets, its gradient (exactly 0 at
+    padding), and that extra padding changes nothing."""
     fn = "sequence_cross_entropy"
     for k, (N, T, V, pad_idx) in enumerate(
         [(2, 3, 5, 0), (4, 6, 7, 3), (1, 1, 2, 1), (3, 5, 11, 10)]
@@ -66,20 +66,9 @@ def sequence_cross_entropy(student):
                 f"{fn} returned {mine.item():.6g}, expected {ref.item():.6g} "
                 f"for {context}: {_loss_hint(mine, logits, targets, pad_idx)}."
             )
-        if not mine.requires_grad:
-            fail(
-                f"{fn}: the loss does not depend differentiably on logits; "
-                "compute it with torch operations."
-            )
-        mine.backward()
-        if mine_in.grad is None or not torch.allclose(
-            mine_in.grad, ref_grad, rtol=1e-6, atol=1e-9
-        ):
-            fail(
-                f"{fn}: the gradient with respect to logits is wrong for "
-                f"{context}; compute the loss with differentiable torch "
-                "operations."
-            )
+        _loss_gradient(
+            fn, (mine, mine_in), ref_grad, targets == pad_idx, context
+        )
         # Extra padding (and arbitrary logits there) changes nothing.
         extra = torch.randn(N, 3, V, generator=g, dtype=torch.float64) * 5
         longer = _loss_value(
@@ -96,6 +85,32 @@ def sequence_cross_entropy(student):
                 f"{fn} changes when padding is appended to the batch: "
                 "average over the non-pad positions only."
             )
+
+
+def _loss_gradient(fn, mine, ref_grad, padding, context):
+    """The loss's gradient with respect to the logits equals autograd's,
+    and is exactly 0 at the padding. ``mine``: (loss, logits) of the
+    student's call."""
+    loss, logits = mine
+    if not loss.requires_grad:
+        fail(
+            f"{fn}: the loss does not depend differentiably on logits; "
+            "compute it with torch operations."
+        )
+    loss.backward()
+    if logits.grad is None or not torch.allclose(
+        logits.grad, ref_grad, rtol=1e-6, atol=1e-9
+    ):
+        fail(
+            f"{fn}: the gradient with respect to logits is wrong for "
+            f"{context}; compute the loss with differentiable torch "
+            "operations."
+        )
+    if (logits.grad[padding] != 0).any():
+        fail(
+            f"{fn}: padding positions must get no gradient at all "
+            f"(exactly 0) for {context}; leave them out of the loss."
+        )
 
 
 def _loss_hint(mine, logits, targets, pad_idx):

@@ -9,9 +9,14 @@ notebook by killing this process group.
 - ``loop``: jobs in on stdin, results out; never raises.
 - ``staging``: the submission's own small nbgrader course.
 - ``autograde``: nbgrader runs the notebook while the judge listens.
-- ``box``: the kernel's box and how its kernel is launched (sandboxed
-  where the machine allows, by ``sandbox``).
-- ``limits``: the kernel's memory limit and output cap.
-- ``verdicts``: the judge's verdicts in the gradebook; the feedback
-  without hidden tests.
+- ``box``: the kernel's box and how its kernel is launched
+  (``kernel_launch``, the one place every route starts a kernel):
+  sandboxed where the machine allows, by ``sandbox`` (bubblewrap, an
+  allowlist), always through ``launcher`` (the kernel's resource
+  limits, its own user).
+- ``watch``: the limits the kernel reaches, seen from outside while it
+  runs (processes, open files, disk); a fork bomb stopped.
+- ``limits``: the output cap, and the status of a limit reached.
+- ``verdicts``: the judge's verdicts in the gradebook (every point is
+  the judge's); the feedback without hidden tests.
 """

@@ -17,11 +17,13 @@ import shutil
 from pathlib import Path
 
 from autograder import course
+from autograder.job import LIMITS_SUFFIX
 from autograder.judge.protocol import ENV
 from autograder.judge.server import Judge
 from autograder.worker import verdicts
 from autograder.worker.box import kernel_launch
 from autograder.worker.staging import stage
+from autograder.worker.watch import Watch
 
 
 @contextlib.contextmanager
@@ -56,21 +58,36 @@ def _nbgrader(staged, job, launch):
     )
 
 
+def watching(job, launch):
+    """A :class:`~autograder.worker.watch.Watch` of ``job``'s kernel:
+    its processes, open files and (sandboxed) the places it writes."""
+    if launch.mode == "root":
+        places = [str(launch.box)]  # one tmpfs
+    elif launch.mode:
+        places = ["/tmp", str(launch.box / "work"), str(launch.box / "home")]
+    else:
+        places = None
+    return Watch(job.limits, places, job.result + LIMITS_SUFFIX)
+
+
 def grade_submission(job):
     """The outcome of ``job``: a dict with status, detail, the points of
-    each cell, the feedback page and the cells the judge overruled."""
+    each cell, the feedback page, the cells the judge overruled and the
+    limits the kernel reached (``hits``)."""
     staged = stage(job)
     course.quiet_nbgrader()
     with kernel_launch(job) as launch, judging(job, launch) as judge:
         api = _nbgrader(staged, job, launch)
-        with contextlib.redirect_stdout(io.StringIO()):
-            result = api.autograde(
-                job.assignment, job.student, force=True, create=True
-            )
+        with watching(job, launch) as watch:
+            with contextlib.redirect_stdout(io.StringIO()):
+                result = api.autograde(
+                    job.assignment, job.student, force=True, create=True
+                )
     if not result["success"] or not staged.autograded.exists():
-        return verdicts.failed_run(
+        failed = verdicts.failed_run(
             result.get("log", "") + str(result.get("error", ""))
         )
+        return dict(failed, hits=watch.hits)
     overruled = verdicts.apply_verdicts(staged, judge.verdicts)
     points = verdicts.scores(staged)
     failures = _failures(staged, points)
@@ -86,6 +103,7 @@ def grade_submission(job):
         "overruled": overruled,
         "failures": failures,
         "autograded": str(staged.autograded),
+        "hits": watch.hits,
     }
 
 

@@ -1,51 +1,35 @@
-"""The kernel's memory limit and output cap (the grader's
-``--memory-limit`` and ``--max-output``, which the job carries).
+"""The kernel's output cap, and what the limits did to a submission.
 
-Both hold with or without the sandbox: the memory limit is set on the
-kernel's process by pid right after nbclient starts it, before any cell
-runs; the outputs are cut as nbclient receives them.
+The outputs are cut as nbclient receives them (``--max-output``);
+the kernel's resource limits (memory, processes, open files, the size
+of what it writes) are set as it starts (:mod:`autograder.worker.box`,
+:mod:`autograder.worker.launcher`); :func:`limits_outcome` gives the
+row the status of a limit that was hit.
 """
 
 import json
 from pathlib import Path
 
 from autograder import notebooks
-from autograder.job import MEMORY_ERROR
+from autograder.job import LIMIT_ERRORS, MEMORY_ERROR, with_limits
 
 TRUNCATED = "[output truncated by the grader"
-_LIMITS = {"memory": 0, "output": 0}
+_LIMITS = {"output": 0}
 
 
 def limit_kernels(limits):
-    """Bound every kernel this worker starts from now on.
-
-    - memory: the kernel's RLIMIT_DATA (the memory it writes to: heap,
-      arrays; unlike RLIMIT_AS not the address space that torch maps
-      without using) is ``limits.memory_limit`` bytes, so an allocation
-      beyond fails with MemoryError in that cell;
-    - output: what one cell prints or displays is cut after
-      ``limits.max_output`` characters, with a note in its place.
-    0 means no limit.
-    """
-    _LIMITS["memory"] = int(limits.memory_limit or 0)
+    """Cap the output of every kernel this worker starts from now on:
+    what one cell prints or displays is cut after ``limits.max_output``
+    characters (0: no cap), with a note in its place. (The kernel's
+    resource limits are set by :mod:`autograder.worker.launcher` as it
+    starts.)"""
     _LIMITS["output"] = int(limits.max_output or 0)
     from nbclient.client import NotebookClient
-    from nbclient.util import run_sync
 
     if getattr(NotebookClient, "_grader_limited", False):
         return
     NotebookClient._grader_limited = True
-    start = NotebookClient.async_start_new_kernel
     output = NotebookClient.output
-
-    async def start_limited(self, **kwargs):
-        await start(self, **kwargs)
-        import resource
-
-        limit = _LIMITS["memory"]
-        pid = getattr(getattr(self.km, "provisioner", None), "pid", None)
-        if limit and pid and hasattr(resource, "prlimit"):
-            resource.prlimit(pid, resource.RLIMIT_DATA, (limit, limit))
 
     def output_capped(self, outs, msg, display_id, cell_index):
         if _LIMITS["output"]:
@@ -55,10 +39,6 @@ def limit_kernels(limits):
                 return None
         return output(self, outs, msg, display_id, cell_index)
 
-    NotebookClient.async_start_new_kernel = start_limited
-    # The synchronous twin (used by nbconvert's ExecutePreprocessor) was
-    # made from the original coroutine: make it again.
-    NotebookClient.start_new_kernel = run_sync(start_limited)
     NotebookClient.output = output_capped
 
 
@@ -100,44 +80,81 @@ def cap_output(msg, cap, used, cell_index):
     return dict(msg, content=content)
 
 
-def _hits(notebook):
-    """(cells that ran out of memory, whether some output was cut)."""
-    short, truncated = [], False
+def _said(output):
+    """What an output says that could be a limit's error: an error's name
+    and message, or what the kernel wrote on stderr (where it reports an
+    error it could not even format)."""
+    if output.get("output_type") == "error":
+        return f"{output.get('ename', '')}: {output.get('evalue', '')}"
+    if output.get("name") == "stderr":
+        text = output.get("text", "")
+        return "".join(text) if isinstance(text, list) else str(text)
+    return ""
+
+
+def _truncated(output):
+    text = output.get("text", "")
+    text = "".join(text) if isinstance(text, list) else str(text)
+    return TRUNCATED in text or TRUNCATED in json.dumps(output.get("data", {}))
+
+
+def _scan(notebook):
+    """(status -> the cells whose errors say that limit was reached,
+    whether some output was cut)."""
+    found, truncated = {}, False
     for index, cell in enumerate(notebook["cells"]):
+        name = notebooks.nbgrader_meta(cell).get("grade_id")
+        name = name or f"cell {index + 1}"
         for output in cell.get("outputs", []):
-            text = output.get("text", "")
-            text = "".join(text) if isinstance(text, list) else text
-            if TRUNCATED in text or TRUNCATED in json.dumps(
-                output.get("data", {})
-            ):
-                truncated = True
+            truncated = truncated or _truncated(output)
+            said = _said(output)
             if output.get("output_type") == "error" and MEMORY_ERROR.search(
-                f"{output.get('ename', '')}: {output.get('evalue', '')}"
+                said
             ):
-                grade_id = notebooks.nbgrader_meta(cell).get("grade_id")
-                short.append(grade_id or f"cell {index + 1}")
-    return short, truncated
+                found.setdefault("memory", []).append(name)
+            for status, pattern in LIMIT_ERRORS.items():
+                if pattern.search(said):
+                    found.setdefault(status, []).append(name)
+    return found, truncated
+
+
+def _describe(status, limits, cells):
+    where = ", ".join(dict.fromkeys(cells))
+    if status == "memory":
+        limit = limits.memory_limit or 0
+        size = f" (limit {limit / 2**30:g} GB)" if limit else ""
+        return f"ran out of memory{size} in {where}"
+    if status == "processes":
+        return (
+            f"could not start a process or thread (limit "
+            f"{limits.max_processes}) in {where}"
+        )
+    if status == "open_files":
+        return (
+            f"could not open a file (limit {limits.max_open_files} open "
+            f"files) in {where}"
+        )
+    return (
+        f"could not write a file (limit {limits.disk_limit / 2**20:g} MB "
+        f"and {limits.max_files} files) in {where}"
+    )
 
 
 def limits_outcome(autograded, limits, outcome):
-    """Status ``memory`` when a cell hit the kernel's memory limit (its
-    error says MemoryError, or torch's "can't allocate memory"); a note in
-    the detail when some output was cut. ``autograded``: the notebook
-    nbgrader ran."""
-    if outcome.get("status") != "graded" or not Path(autograded).exists():
-        return outcome
-    nb = json.loads(Path(autograded).read_text(encoding="utf-8"))
-    short, truncated = _hits(nb)
+    """The outcome with the status of the first limit the submission
+    reached (:data:`~autograder.job.LIMIT_ORDER`): those the worker's
+    watch saw (the outcome's ``hits``), and those a cell's error names
+    (MemoryError, torch's "can't allocate memory", "Too many open
+    files", ...) in a notebook that ran to its end; a note in the detail
+    when some output was cut. ``autograded``: the notebook nbgrader
+    ran."""
+    hits = dict(outcome.get("hits") or {})
     notes = [outcome.get("detail")] if outcome.get("detail") else []
-    if short:
-        limit = limits.memory_limit or 0
-        notes.insert(
-            0,
-            "ran out of memory"
-            + (f" (limit {limit / 2**30:g} GB)" if limit else "")
-            + f" in {', '.join(dict.fromkeys(short))}",
-        )
-    if truncated:
-        notes.append("some output was cut (too long)")
-    status = "memory" if short else outcome["status"]
-    return dict(outcome, status=status, detail="; ".join(notes))
+    if outcome.get("status") == "graded" and Path(autograded).exists():
+        nb = json.loads(Path(autograded).read_text(encoding="utf-8"))
+        found, truncated = _scan(nb)
+        for status, cells in found.items():
+            hits.setdefault(status, _describe(status, limits, cells))
+        if truncated:
+            notes.append("some output was cut (too long)")
+    return with_limits(dict(outcome, detail="; ".join(notes)), hits)

@@ -1,162 +1,292 @@
-"""Start a grading kernel in a sandbox (Linux, run as root by the worker).
+"""The kernel's sandbox: the bubblewrap command that starts a kernel.
 
-The worker's box (:mod:`autograder.worker.box`) points the ``python3``
-kernelspec of a grading run at ``python .../worker/sandbox.py -f
-CONNECTION_FILE``; this launcher, which imports nothing of ``autograder``,
-reads its settings from the environment variable ``SEQBOOK_SANDBOX``
-(JSON), then:
+bubblewrap (``bwrap``, Debian's ``bubblewrap``; Flatpak's sandbox) builds
+the kernel's world from an allowlist; nothing else of the host's file
+system exists in it:
 
-- moves the kernel into new mount and network namespaces: no network at
-  all, not even loopback (the kernel talks to nbgrader and to the judge over
-  Unix sockets);
-- hides what a student must not read: the course's sources (solutions,
-  checks, tests, git history), the master gradebook, the class's
-  submissions and grades, and every other grading run, by mounting empty
-  file systems over them; the kernel keeps the course library it needs and
-  the kernel side of the judge (the grader's package is replaced by a copy
-  of that side alone), and its own working folder (its "box", a folder only
-  its own user may enter);
-- drops root for a user id of its own (so it cannot undo any of this, nor
-  read another kernel's memory), (the worker then sets its memory limit);
-- then replaces itself with the ordinary IPython kernel.
+- read-only: the system's libraries and programs (``/usr/lib*``,
+  ``/usr/bin``, the ``/lib`` links), the Python installation (base and
+  virtual environment, their site-packages) and the course library's
+  folder; of the grader's own package, only the kernel side of the judge
+  (the box's copy is mounted over the package wherever it lies inside
+  what is shown); a minimal ``/etc`` (the loader's cache, and a
+  ``passwd`` and ``group`` of the box's own);
+- read-write: the kernel's box (its work folder, home, ``/tmp`` and the
+  sockets it talks over), which is all it may write;
+- a new ``/proc`` and a minimal ``/dev``; new PID, IPC, network (none at
+  all), UTS and cgroup namespaces; a session of its own; it dies with
+  its parent (``--die-with-parent``); only the environment it needs.
 
-Without ``SEQBOOK_SANDBOX`` it starts the kernel as is.
+Two ways to run it (:func:`probe` finds which this machine allows):
+
+- ``root``: the grader runs as root. bwrap mounts as root, the box is a
+  tmpfs of its own size (the disk limit) and inode count (the file
+  limit), and the kernel drops to a user id of its own before it starts
+  (:mod:`autograder.worker.launcher`), so that its process limit counts
+  its own processes only and it can neither undo the sandbox nor touch
+  another kernel;
+- ``userns``: as an ordinary user, bwrap works in a user namespace: the
+  same allowlist and namespaces, but the kernel keeps the grading user's
+  id, its work folder, home and ``/tmp`` are size-limited tmpfs of
+  bwrap's (their number of files is not limited) and its socket folder
+  lies on the host's disk.
 """
 
-import ctypes
-import json
 import os
 import shutil
+import site
+import subprocess
 import sys
+from dataclasses import dataclass, field
+from pathlib import Path
 
-CLONE_NEWNS = 0x00020000
-CLONE_NEWNET = 0x40000000
-MS_BIND = 4096
-MS_REC = 16384
-MS_PRIVATE = 1 << 18
-MNT_DETACH = 2
-
-_libc = ctypes.CDLL(None, use_errno=True)
-
-
-def _check(result, what):
-    if result != 0:
-        errno = ctypes.get_errno()
-        raise OSError(errno, f"{what}: {os.strerror(errno)}")
-
-
-def _mount(source, target, fstype, flags, data=None):
-    _check(
-        _libc.mount(
-            source.encode() if source else None,
-            target.encode(),
-            fstype.encode() if fstype else None,
-            ctypes.c_ulong(flags),
-            data.encode() if data else None,
-        ),
-        f"mount {target}",
-    )
+BWRAP = "bwrap"
+# Folders of the host that hold the system's libraries and programs.
+SYSTEM = ["/usr/lib", "/usr/lib32", "/usr/lib64", "/usr/libx32", "/usr/bin"]
+# The top-level links (or folders) of the system's layout.
+TOP = ["/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"]
+# Of /etc, only what the dynamic loader and the clock read.
+ETC = [
+    "/etc/ld.so.cache",
+    "/etc/ld.so.conf",
+    "/etc/ld.so.conf.d",
+    "/etc/localtime",
+]
+NAMESPACES = [
+    "--unshare-pid",
+    "--unshare-ipc",
+    "--unshare-net",
+    "--unshare-uts",
+    "--unshare-cgroup-try",
+]
 
 
-def _bind(source, target):
-    _mount(source, target, None, MS_BIND | MS_REC)
+@dataclass(frozen=True)
+class Probe:
+    """What this machine allows: ``mode`` is ``root``, ``userns`` or None
+    (no sandbox); ``reason`` says why when it is None."""
+
+    mode: str | None
+    reason: str = ""
 
 
-def _hide(path):
-    if os.path.isdir(path):
-        _mount("tmpfs", path, "tmpfs", 0, "size=1m,mode=0755")
+@dataclass(frozen=True)
+class Plan:
+    """One kernel's sandbox: its mode, its box and what the box holds.
+
+    - box: the box's folder (the same path inside and out)
+    - shown: folders of the host shown read-only at the same path
+    - covers: (source, target) pairs, ``source`` mounted read-only over
+      ``target`` (the judge's kernel side over the grader's package)
+    - hidden: folders inside ``shown`` that get an empty folder instead
+    - files: files of the host shown read-only at the same path, after
+      the rest (the connection file, ``{connection_file}`` in a
+      kernelspec)
+    - env: the kernel's whole environment
+    - tmp_size: bytes of each tmpfs bwrap makes (userns mode)
+    """
+
+    mode: str
+    box: Path
+    shown: tuple
+    covers: tuple = ()
+    hidden: tuple = ()
+    files: tuple = ()
+    env: dict = field(default_factory=dict)
+    tmp_size: int = 0
 
 
-def _chown_tree(path, uid):
-    for root, _dirs, files in os.walk(path):
-        os.chown(root, uid, uid)
-        for name in files:
-            os.chown(os.path.join(root, name), uid, uid)
+def python_folders():
+    """The folders of the Python installation that runs the kernels: the
+    base installation, the virtual environment, their site-packages (as
+    given and resolved, for the links between them)."""
+    found = {
+        sys.base_prefix,
+        sys.base_exec_prefix,
+        sys.prefix,
+        sys.exec_prefix,
+        *site.getsitepackages(),
+    }
+    found |= {os.path.realpath(p) for p in found}
+    executable = Path(sys.executable)
+    found.add(str(Path(os.path.realpath(executable)).parent.parent))
+    return outermost(p for p in found if os.path.isdir(p))
 
 
-def _prefixes(path):
-    parts = path.strip("/").split("/")
-    return ["/" + "/".join(parts[:depth]) for depth in range(1, len(parts))]
+def package_folder(name):
+    """The folder of the importable package ``name``, or None."""
+    import importlib.util
+
+    spec = importlib.util.find_spec(name)
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    return os.path.realpath(list(spec.submodule_search_locations)[0])
 
 
-def _open_ways_to(targets, box):
-    """Let another user reach each of ``targets`` (the Python installation
-    and the virtual environment, e.g. under /root or a home folder, which
-    only their owner may enter): every closed folder on the way gets an
-    open, empty folder over it, with the paths to the targets put back
-    into it (nothing else of it stays visible)."""
-    stash = os.path.join(box, "stash")
-    for target in targets:
-        for closed in _prefixes(target):
-            if os.stat(closed).st_mode & 0o001:
-                continue
-            children = sorted(
-                {
-                    closed + "/" + t[len(closed) + 1 :].split("/")[0]
-                    for t in targets
-                    if t.startswith(closed + "/")
-                }
-            )
-            for i, child in enumerate(children):
-                os.makedirs(f"{stash}/{i}", exist_ok=True)
-                _bind(child, f"{stash}/{i}")
-            _mount("tmpfs", closed, "tmpfs", 0, "size=1m,mode=0755")
-            for i, child in enumerate(children):
-                os.makedirs(child, exist_ok=True)
-                _bind(f"{stash}/{i}", child)
-                _check(
-                    _libc.umount2(f"{stash}/{i}".encode(), MNT_DETACH),
-                    "umount",
-                )
-
-
-def enter(settings):
-    """Isolate this process as ``settings`` say; returns the new cwd."""
-    box = settings["box"]  # /tmp/seqbook-sbx-...: ipc/, home/, work/
-    uid = int(settings["uid"])
-    work = os.getcwd()
-    _check(_libc.unshare(CLONE_NEWNS | CLONE_NEWNET), "unshare")
-    _mount(None, "/", None, MS_REC | MS_PRIVATE)
-    # The kernel's own folder, seen at box/work. (Other kernels' boxes are
-    # closed to this one: each belongs to its own user, mode 0700.)
-    _bind(work, os.path.join(box, "work"))
-    prefixes = {sys.base_prefix, sys.prefix}
-    _open_ways_to(sorted(os.path.realpath(p) for p in prefixes), box)
-    for path in settings.get("hide", []):
-        _hide(path)
-    client = settings.get("client")
-    if client:
-        _bind(client["source"], client["target"])
-    _chown_tree(os.path.join(box, "work"), uid)
-    os.setgroups([])
-    os.setgid(uid)
-    os.setuid(uid)
-    return os.path.join(box, "work")
-
-
-def main(argv=None):
-    argv = sys.argv[1:] if argv is None else argv
-    raw = os.environ.pop("SEQBOOK_SANDBOX", None)
-    args = list(argv)
-    if raw:
-        settings = json.loads(raw)
-        connection = args[args.index("-f") + 1]
-        copy = os.path.join(settings["box"], "ipc", "connection.json")
-        shutil.copyfile(connection, copy)
-        os.chmod(copy, 0o644)
-        args[args.index("-f") + 1] = copy
-        cwd = enter(settings)
-        os.chdir(cwd)
-        home = os.path.join(settings["box"], "home")
-        os.environ.update(
-            HOME=home,
-            TMPDIR=home,
-            MPLCONFIGDIR=os.path.join(home, ".matplotlib"),
-            PYTHONDONTWRITEBYTECODE="1",
+def outermost(paths):
+    """``paths`` without those inside another of them, sorted."""
+    unique = sorted(set(paths))
+    return [
+        p
+        for p in unique
+        if not any(
+            p != q and p.startswith(q.rstrip("/") + "/") for q in unique
         )
-    os.execv(
-        sys.executable, [sys.executable, "-m", "ipykernel_launcher", *args]
+    ]
+
+
+def inside(path, folders):
+    """Whether ``path`` is one of ``folders`` or lies inside one."""
+    path = os.path.realpath(path)
+    return any(
+        path == f or path.startswith(f.rstrip("/") + "/") for f in folders
     )
+
+
+def _ancestors(paths):
+    """Every folder on the way to ``paths``, outermost first."""
+    found = set()
+    for path in paths:
+        parts = Path(path).parts[1:-1]
+        for depth in range(1, len(parts) + 1):
+            found.add("/" + "/".join(parts[:depth]))
+    return sorted(found, key=lambda p: (p.count("/"), p))
+
+
+def _system_args():
+    args = []
+    for top in TOP:
+        if os.path.islink(top):
+            args += ["--symlink", os.readlink(top), top]
+        elif os.path.isdir(top):
+            args += ["--ro-bind", top, top]
+    for folder in SYSTEM:
+        if os.path.isdir(folder) and not os.path.islink(folder):
+            args += ["--ro-bind", folder, folder]
+    for path in ETC:
+        args += ["--ro-bind-try", path, path]
+    return args
+
+
+def _tmp_args(plan):
+    """The kernel's /tmp: the box's (root mode) or a tmpfs of bwrap's.
+    Mounted before the rest, which may lie in the host's /tmp (the box
+    itself, a Python installation) and is mounted over it."""
+    if plan.mode == "root":
+        return ["--bind", f"{plan.box}/tmp", "/tmp"]
+    return ["--size", str(plan.tmp_size), "--tmpfs", "/tmp"]
+
+
+def _box_args(plan):
+    """The box: all of it in root mode (a tmpfs whose permissions say
+    what the kernel's user may write); in userns mode its socket folder,
+    the rest read-only, and tmpfs of bwrap's for what the kernel
+    writes."""
+    box = str(plan.box)
+    args = ["--ro-bind", f"{box}/etc/passwd", "/etc/passwd"]
+    args += ["--ro-bind", f"{box}/etc/group", "/etc/group"]
+    if plan.mode == "root":
+        return args + ["--bind", box, box]
+    args += ["--ro-bind", box, box, "--bind", f"{box}/ipc", f"{box}/ipc"]
+    for target in (f"{box}/work", f"{box}/home"):
+        args += ["--size", str(plan.tmp_size), "--tmpfs", target]
+    return args
+
+
+def command(plan):
+    """The bwrap command line (up to the ``--`` before the program) that
+    starts a program in the sandbox of ``plan``."""
+    args = [BWRAP, "--die-with-parent", "--new-session", *NAMESPACES]
+    if plan.mode == "userns":
+        args += ["--unshare-user", "--disable-userns"]
+    else:
+        # The launcher needs these two to become the kernel's own user;
+        # it loses them (and every other) when it does.
+        args += ["--cap-drop", "ALL"]
+        args += ["--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]
+    args += ["--hostname", "grading", *_tmp_args(plan)]
+    # Every folder bwrap makes on the way to a mount point is open to
+    # the kernel's user (bwrap would copy the host's modes: /root 0700).
+    targets = [*plan.shown, *SYSTEM, str(plan.box), "/etc/passwd"]
+    for folder in _ancestors(targets):
+        if folder != "/tmp":  # mounted above, with its own modes
+            args += ["--perms", "0755", "--dir", folder]
+    args += _system_args()
+    for folder in plan.shown:
+        args += ["--ro-bind", folder, folder]
+    for folder in plan.hidden:
+        args += ["--perms", "0755", "--tmpfs", folder, "--remount-ro", folder]
+    for source, target in plan.covers:
+        args += ["--ro-bind", source, target]
+    args += ["--proc", "/proc", "--dev", "/dev"]
+    args += _box_args(plan)
+    for path in plan.files:
+        args += ["--ro-bind", path, path]
+    # The launcher goes into box/work once it is the kernel's own user.
+    args += ["--chdir", str(plan.box), "--clearenv"]
+    for key, value in sorted(plan.env.items()):
+        args += ["--setenv", key, str(value)]
+    return args + ["--"]
+
+
+def _run(argv):
+    try:
+        result = subprocess.run(
+            argv, capture_output=True, text=True, timeout=60
+        )
+    except (OSError, subprocess.SubprocessError) as error:
+        return False, str(error)
+    last = (result.stderr or result.stdout).strip().splitlines()[-1:]
+    return result.returncode == 0, " ".join(last)
+
+
+def _try_mode(mode, folder):
+    """Whether a minimal sandbox of ``mode`` starts here (a reason if
+    not)."""
+    box = Path(folder)
+    for name in ("etc", "ipc", "work", "home", "tmp"):
+        (box / name).mkdir(parents=True, exist_ok=True)
+    for name in ("passwd", "group"):
+        (box / "etc" / name).write_text("")
+    plan = Plan(mode, box, tuple(python_folders()), tmp_size=2**20)
+    check = "import os; os.getpid()"
+    return _run(command(plan) + [sys.executable, "-c", check])
+
+
+def probe():
+    """The sandbox this machine allows (:class:`Probe`): ``root`` when the
+    grader is root and bwrap works, else ``userns`` when bwrap works in a
+    user namespace, else None with the reason."""
+    import tempfile
+
+    if sys.platform != "linux":
+        return Probe(None, f"sandboxing needs Linux (this is {sys.platform})")
+    if shutil.which(BWRAP) is None:
+        return Probe(
+            None,
+            "bubblewrap (bwrap) is not installed: apt-get install bubblewrap",
+        )
+    modes = ["root", "userns"] if os.geteuid() == 0 else ["userns"]
+    reasons = []
+    for mode in modes:
+        with tempfile.TemporaryDirectory(prefix="seqbook-probe-") as tmp:
+            os.chmod(tmp, 0o755)
+            works, reason = _try_mode(mode, tmp)
+        if works:
+            return Probe(mode)
+        reasons.append(f"{mode}: {reason}")
+    return Probe(
+        None, "bubblewrap cannot start here (" + "; ".join(reasons) + ")"
+    )
+
+
+def main():
+    """Print this machine's :func:`probe` as JSON (the parent asks this
+    way, before it starts any worker)."""
+    import json
+
+    found = probe()
+    print(json.dumps({"mode": found.mode, "reason": found.reason}))
 
 
 if __name__ == "__main__":

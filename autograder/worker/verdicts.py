@@ -1,14 +1,19 @@
 """The judge's verdicts in nbgrader's gradebook, and what the feedback
 may show.
 
-A cell scores only when nbgrader passed it (its code ran without error in
-the kernel) *and* the judge passed it (the check ran outside the kernel):
-:func:`apply_verdicts` sets the rest to 0 and says why in the notebook.
-:func:`sanitize_for_feedback` removes what a student must not see before
-nbgrader makes the feedback page; :func:`failed_tests` says what failed.
-The cores work on a notebook's cells in memory (:func:`overrule`,
-:func:`note_overruled`, :func:`sanitize_cells`), so that nbgrader's own
-``autograde`` uses them too (:mod:`autograder.native`).
+Every point is the judge's: a graded cell scores its points when the
+judge passed it (the check ran outside the kernel), and nothing when the
+judge failed it or never saw it, whatever the cell's run in the kernel
+said (its visible test runs in the student's process, which can fool
+it). :func:`apply_verdicts` scores the gradebook so and says in the
+notebook where the judge and the kernel's run differ; the checks cover
+what every visible test asserts (``autograder/checks``), so the two
+differ only where the kernel was fooled, or where a visible test also
+ran the student's other functions. :func:`sanitize_for_feedback` removes
+what a student must not see before nbgrader makes the feedback page.
+nbgrader's own ``autograde`` uses the same cores on a notebook's cells in
+memory (:func:`overrule`, :func:`note_overruled`, :func:`sanitize_cells`;
+:mod:`autograder.native`); :func:`failed_tests` says what failed.
 """
 
 import json
@@ -20,12 +25,17 @@ from autograder import notebooks
 NEVER_RAN = "the grader's check of this cell never ran"
 # What the journal keeps of a failed test's message.
 MESSAGE_CHARS = 500
+UPHELD = (
+    "the grader's own check of this cell passed, so its points count; "
+    "what failed above is the visible test, which runs in your notebook "
+    "(and may call your other functions too)"
+)
 
 
 def apply_verdicts(stage, verdicts):
-    """Score each graded cell by the judge: a cell nbgrader passed but the
-    judge did not (or never saw) gets 0 in the gradebook, and its feedback
-    says why. Returns {grade_id: reason} of the cells overruled."""
+    """Score each graded cell by the judge (:func:`overrule`) in the
+    gradebook, and note in the notebook where that differs from the
+    kernel's run. Returns {grade_id: reason} of those cells."""
     from nbgrader.api import Gradebook
 
     with Gradebook(f"sqlite:///{stage.gradebook}") as gb:
@@ -42,39 +52,41 @@ def apply_verdicts(stage, verdicts):
 
 
 def overrule(grades, verdicts):
-    """Set to 0 the ``auto_score`` of each of nbgrader's ``grades`` (rows
-    of its gradebook) that nbgrader passed and the judge did not (or never
-    saw); the caller commits. Returns {grade_id: reason}."""
+    """Give each of nbgrader's ``grades`` (rows of its gradebook) the
+    judge's score: its points when the judge passed it, else 0 (the
+    caller commits). Returns {grade_id: reason} of the grades whose score
+    changed: the judge's message where it failed a cell nbgrader passed,
+    :data:`UPHELD` where it passed one nbgrader failed."""
     overruled = {}
     for grade in grades:
-        if not grade.max_score or not (grade.auto_score or 0) > 0:
+        if not grade.max_score:
             continue
         passed, message = verdicts.get(grade.name, (False, NEVER_RAN))
-        if passed:
-            continue
-        overruled[grade.name] = message
-        grade.auto_score = 0
+        ran = (grade.auto_score or 0) > 0
+        if passed != ran:
+            overruled[grade.name] = UPHELD if passed else message
+        grade.auto_score = grade.max_score if passed else 0
     return overruled
 
 
 def note_overruled(cells, overruled):
     """Each overruled cell of ``cells`` (a notebook's, changed in place)
-    gets an error output with the judge's reason."""
+    gets an output with the reason: an error with the judge's message, or
+    a note that the judge's check passed."""
     import nbformat
 
     for cell in cells:
         grade_id = notebooks.nbgrader_meta(cell).get("grade_id")
-        if grade_id in overruled:
-            cell.setdefault("outputs", []).append(
-                nbformat.from_dict(
-                    {
-                        "output_type": "error",
-                        "ename": "GraderCheck",
-                        "evalue": overruled[grade_id],
-                        "traceback": [],
-                    }
-                )
-            )
+        if grade_id not in overruled:
+            continue
+        reason = overruled[grade_id]
+        if reason == UPHELD:
+            output = {"output_type": "stream", "name": "stdout"}
+            output["text"] = f"Grader: {reason}.\n"
+        else:
+            output = {"output_type": "error", "ename": "GraderCheck"}
+            output.update(evalue=reason, traceback=[])
+        cell.setdefault("outputs", []).append(nbformat.from_dict(output))
 
 
 def scores(stage):
@@ -150,6 +162,8 @@ def failed_tests(cells):
         if not (meta.get("grade") and meta.get("points")):
             continue
         outputs = cell.get("outputs", [])
+        if any(UPHELD in str(o.get("text", "")) for o in outputs):
+            continue  # the judge passed it: its points count
         errors = [o for o in outputs if o.get("output_type") == "error"]
         if errors:
             last = errors[-1]
@@ -161,8 +175,37 @@ def failed_tests(cells):
     return failures
 
 
+# What nbgrader says when it refuses a notebook whose nbgrader cells were
+# edited (the intake repairs those it is given; this catches the rest).
+EDITED = re.compile(
+    r"metadata may be corrupted|Inconsistent checksums|SchemaTooOld|"
+    r"old version of the nbgrader metadata|exists multiple times|"
+    r"does not have a grade_id|does not exist in the database|"
+    r"Attribute '(?:locked|cell_type|points)' for cell"
+)
+# ... and which of its lines say what was edited.
+EDIT_LINE = re.compile(
+    r"(Cell '[^']*' does not exist in the database|Cell with id '[^']*' "
+    r"exists multiple times|Inconsistent checksums for cell [\w-]+|"
+    r"Attribute '(?:locked|cell_type|points)' for cell [\w-]+ has changed|"
+    r"nbgrader cell does not have a grade_id)"
+)
+
+
+def _edited(log):
+    """The outcome of a notebook nbgrader refused for its edited cells."""
+    said = list(dict.fromkeys(EDIT_LINE.findall(log)))[:5]
+    return {
+        "status": "edited_notebook",
+        "detail": "nbgrader refused the notebook: its nbgrader cells were "
+        "edited" + (f" ({'; '.join(said)})" if said else ""),
+    }
+
+
 def failed_run(log):
     """The outcome of a run nbgrader could not finish, from its log."""
+    if "NbGraderException" in log and EDITED.search(log):
+        return _edited(log)
     if re.search(r"DeadKernelError|Kernel died|kernel died", log):
         return {
             "status": "kernel_died",
