@@ -279,12 +279,6 @@ def _grade_parser(sub):
         help="an nbgrader course folder: grade its submitted/ into its "
         "gradebook (db_url) and autograded/, as nbgrader autograde does",
     )
-    grade.add_argument(
-        "--jobs",
-        type=int,
-        default=1,
-        help="submissions graded at once (default 1)",
-    )
     for flag, kind, default, text in LIMIT_FLAGS:
         grade.add_argument(flag, type=kind, default=default, help=text)
     grade.add_argument(
@@ -302,6 +296,18 @@ def _grade_parser(sub):
         help="work folder for nbgrader's course folder, the master "
         "gradebook and the runs (default: .autograder/ beside the CSV)",
     )
+    _run_flags(grade)
+    grade.set_defaults(run=cmd_grade)
+
+
+def _run_flags(grade):
+    """How ``grade`` runs: where, how many at once, again, how strictly."""
+    grade.add_argument(
+        "--jobs",
+        type=int,
+        default=1,
+        help="submissions graded at once (default 1)",
+    )
     grade.add_argument(
         "--regrade",
         action="store_true",
@@ -318,7 +324,6 @@ def _grade_parser(sub):
     grade.add_argument(
         "--quiet", action="store_true", help="no progress bar or summary"
     )
-    grade.set_defaults(run=cmd_grade)
 
 
 def _gradebook_parser(sub):
