@@ -124,11 +124,16 @@ def graded():
 
 def library_callables(package):
     """Qualified name -> callable: the functions and classes defined in
-    every module of ``package``, and their static and class methods."""
+    every module of ``package`` and of its subpackages (their ``__main__``
+    left out: importing it runs a command), and their static and class
+    methods."""
     found = {}
     modules = [package] + [
-        importlib.import_module(f"{package.__name__}.{info.name}")
-        for info in pkgutil.iter_modules(package.__path__)
+        importlib.import_module(info.name)
+        for info in pkgutil.walk_packages(
+            package.__path__, prefix=f"{package.__name__}."
+        )
+        if not info.name.endswith(".__main__")
     ]
     for module in modules:
         for name, obj in vars(module).items():
@@ -228,7 +233,12 @@ def test_a_solution_planted_in_a_module_is_found():
 
 
 def test_every_seqbook_module_is_searched():
-    modules = {name.rsplit(".", 1)[0] for name in LIBRARY}
+    # every module a callable was found in, and the packages above it
+    modules = {
+        ".".join(name.split(".")[:end])
+        for name in LIBRARY
+        for end in range(2, len(name.split(".")))
+    }
     expected = {
         f"seqbook.{info.name}"
         for info in pkgutil.iter_modules(seqbook.__path__)
