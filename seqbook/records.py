@@ -17,6 +17,7 @@ from importlib import resources
 # The records that ship with the package: name -> what made it.
 RECORDS = {
     "long_range": "experiments/long_range.py",
+    "regularisation": "experiments/regularisation.py",
     "translation": "experiments/translation.py",
     "transformer": "experiments/transformer.py",
 }
