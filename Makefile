@@ -13,7 +13,7 @@ TORCH_INDEX ?=
 # The tests' fresh virtual environments install torch the same way.
 export TORCH_INDEX
 
-.PHONY: setup book test test-fast release publish wheels grader-wheel lint benchmark clean
+.PHONY: setup book test test-fast release publish wheels grader-wheel lint benchmark clean translations check-translations
 
 setup: $(STAMP)
 
@@ -25,10 +25,22 @@ $(STAMP): requirements.txt constraints.txt pyproject.toml VERSION
 	@touch $(STAMP)
 	@echo "Set-up done: $(VENV) holds the course's packages."
 
+# Both editions: the English at _build/html, then the Korean at
+# _build/html/ko from the same execution cache (python -m i18n build).
 book: setup
 	SEQBOOK_PROGRESS=0 $(VENV)/bin/jupyter-book build . --builder html -W -n --keep-going
+	SEQBOOK_PROGRESS=0 $(PY) -m i18n build
 	@echo
 	@echo "The book is built. Open $(CURDIR)/_build/html/index.html"
+	@echo "(Korean edition: $(CURDIR)/_build/html/ko/index.html)"
+
+# After the English changed: the catalogs of locale/ko/LC_MESSAGES updated
+# (README, "The Korean edition"); then translate, and check.
+translations: setup
+	SEQBOOK_PROGRESS=0 $(PY) -m i18n update
+
+check-translations: setup
+	$(PY) -m i18n check --summary
 
 test: setup
 	$(PY) -m pytest
@@ -39,6 +51,7 @@ test-fast: setup
 
 release: setup
 	$(PY) -m autograder release
+	$(PY) -m i18n release
 
 # The grader's wheel (seqbook-grader) and the course library's, in dist/:
 # what an instructor installs (README, "Instructors").
