@@ -10,11 +10,11 @@ notebook without its hidden tests.
 
 import contextlib
 import io
+import json
 import os
-import shutil
 from pathlib import Path
 
-from autograder import course
+from autograder import course, language
 from autograder.judge.protocol import ENV
 from autograder.judge.server import Judge
 from autograder.worker import verdicts
@@ -81,7 +81,17 @@ def grade_submission(job):
         "cells": points,
         "feedback": _feedback(api, staged, job),
         "overruled": overruled,
+        "language": _language(staged),
     }
+
+
+def _language(staged):
+    """The language of the graded notebook: its feedback page's."""
+    try:
+        notebook = json.loads(staged.autograded.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return "en"
+    return language.of_notebook(notebook)
 
 
 def _feedback(api, staged, job):
@@ -93,5 +103,7 @@ def _feedback(api, staged, job):
         return None
     target = Path(job.feedback)
     target.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copy(staged.feedback, target)
+    page = staged.feedback.read_text(encoding="utf-8")
+    page = language.localise(page, _language(staged))
+    target.write_text(page, encoding="utf-8")
     return str(target)
