@@ -29,6 +29,7 @@ def overrides(build_dir, language):
     build in ``build_dir`` (``<out>/_build``)."""
     values = {
         "external_toc_path": TOC.as_posix(),
+        "latex_individualpages": False,
         "nitpicky": True,
         "nb_execution_cache_path": str(Path(build_dir) / ".jupyter_cache"),
     }

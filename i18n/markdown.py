@@ -134,13 +134,11 @@ CAPITAL_WORD = re.compile(r"\b[A-Z][a-z]+\b")
 
 
 def is_prose(message):
-    """Whether a message holds words to translate: an English word in
+    """Whether a message holds English words to translate: a word in
     lower case (of three letters or more), or two capitalised words (a
-    title). A message of code, math, roles, and names (LSTM, PyTorch,
-    Transformer) is not."""
+    title). A message of code, math, roles, names (LSTM, PyTorch,
+    Transformer) and Korean (돈을 쓰다) is not."""
     text = prose(message)
-    if HANGUL.search(text):
-        return True
     return (
         bool(LOWER_WORD.search(text)) or len(CAPITAL_WORD.findall(text)) >= 2
     )

@@ -7,6 +7,14 @@ math rendered by MathJax, every image loaded, every internal link and anchor
 resolving, search finding "LSTM", and the theme switch toggling light and
 dark. A screenshot of every page lands in _build/screenshots/<page>.png.
 
+The Korean edition (ko/, built by `make book` too) gets the same checks,
+page by page, and its own: Korean text is drawn in a Korean font (the
+font Chromium reports for a Korean paragraph, through the DevTools
+protocol's CSS.getPlatformFontsForNode; the test installs Debian's
+fonts-noto-cjk as it does chromium), and a search for a Korean term as a
+reader types it (은닉 상태, 기울기 소실, with a particle too) finds the
+chapter that introduces it. Its screenshots land in _build/screenshots/ko/.
+
 Accessibility: axe-core (from the PyPI package axe-playwright-python) finds
 no violation of WCAG 2.1 A or AA on any of those pages, in light and in dark
 mode, with every collapsed part opened too.
@@ -40,8 +48,8 @@ pytestmark = pytest.mark.slow
 
 CHROMIUM = Path("/usr/bin/chromium")
 APT_PACKAGES = ["chromium", "chromium-driver"]
-# Korean glyphs in the screenshots; the test does not need them.
-APT_OPTIONAL = ["fonts-noto-cjk"]
+# Korean glyphs: the Korean edition's font check needs them.
+APT_FONTS = ["fonts-noto-cjk"]
 SCREENSHOTS = REPO / "_build" / "screenshots"
 LOCAL_HOSTS = {"127.0.0.1", "localhost"}
 
@@ -75,8 +83,30 @@ def ensure_chromium():
         result = _apt_get("install", "-y", *APT_PACKAGES)
     if result.returncode != 0 or not CHROMIUM.exists():
         return None, "apt-get install chromium failed: " + result.stderr[-500:]
-    _apt_get("install", "-y", *APT_OPTIONAL)
     return CHROMIUM, ""
+
+
+def ensure_korean_font():
+    """ "" when a font with Hangul is installed (installing Debian's
+    fonts-noto-cjk when possible), else why not."""
+
+    def has_font():
+        found = subprocess.run(
+            ["fc-list", ":lang=ko", "family"], capture_output=True, text=True
+        )
+        return found.returncode == 0 and found.stdout.strip()
+
+    if shutil.which("fc-list") and has_font():
+        return ""
+    if not shutil.which("apt-get") or os.geteuid() != 0:
+        return "no Korean font and not root to apt-get install fonts-noto-cjk"
+    result = _apt_get("install", "-y", *APT_FONTS)
+    if result.returncode != 0:
+        _apt_get("update")
+        result = _apt_get("install", "-y", *APT_FONTS)
+    if result.returncode != 0 or not has_font():
+        return "apt-get install fonts-noto-cjk failed: " + result.stderr[-500:]
+    return ""
 
 
 class QuietHandler(http.server.SimpleHTTPRequestHandler):
@@ -113,6 +143,9 @@ def browser():
     path, reason = ensure_chromium()
     if path is None:
         pytest.skip(reason)
+    reason = ensure_korean_font()
+    if reason:
+        pytest.skip(reason)
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
@@ -138,6 +171,7 @@ class Visit:
         self.mathjax_containers = 0
         self.raw_math = []
         self.images = []
+        self.fonts = None  # Korean pages: the fonts of a Korean paragraph
 
 
 # Visible text of the page's article, without code (where a "$$" may be
@@ -175,6 +209,36 @@ def wait_for_math(page):
         )
         page.evaluate("() => MathJax.startup.promise.then(() => true)")
     return math_nodes
+
+
+# The first paragraph of the article with Hangul in it, marked for the
+# DevTools protocol; false when there is none.
+MARK_KOREAN = """() => {
+  const found = [...document.querySelectorAll('article p')]
+      .find(p => /[\uac00-\ud7a3]{4}/.test(p.textContent));
+  if (found) found.setAttribute('data-korean-probe', '');
+  return !!found;
+}"""
+
+
+def korean_fonts(page):
+    """[(family, glyphs)] Chromium used for a Korean paragraph's text, or
+    None when the page has no Korean paragraph."""
+    if not page.evaluate(MARK_KOREAN):
+        return None
+    cdp = page.context.new_cdp_session(page)
+    try:
+        cdp.send("DOM.enable")
+        cdp.send("CSS.enable")
+        root = cdp.send("DOM.getDocument", {"depth": 0})["root"]["nodeId"]
+        node = cdp.send(
+            "DOM.querySelector",
+            {"nodeId": root, "selector": "[data-korean-probe]"},
+        )["nodeId"]
+        fonts = cdp.send("CSS.getPlatformFontsForNode", {"nodeId": node})
+    finally:
+        cdp.detach()
+    return [(f["familyName"], f["glyphCount"]) for f in fonts["fonts"]]
 
 
 def visit(page, name, url, screenshot):
@@ -218,8 +282,10 @@ def visit(page, name, url, screenshot):
             "a[href]", "links => links.map(a => a.href)"
         )
         page.wait_for_load_state("networkidle")
+        if name.startswith(KOREAN):
+            record.fonts = korean_fonts(page)
         if screenshot:
-            SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+            screenshot.parent.mkdir(parents=True, exist_ok=True)
             page.screenshot(path=str(screenshot), full_page=True)
     finally:
         page.remove_listener("console", on_console)
@@ -247,29 +313,39 @@ def offline_page(browser, **options):
     return context, page
 
 
+PAGES = toc_files()
+# The Korean edition's pages: the same, in the site's folder ko/.
+KOREAN = "ko/"
+KOREAN_PAGES = [KOREAN + name for name in PAGES]
+ALL_PAGES = PAGES + KOREAN_PAGES
+
+
+def screenshot_path(name):
+    """_build/screenshots/<page>.png, and ko/<page>.png for Korean."""
+    folder = SCREENSHOTS / KOREAN if name.startswith(KOREAN) else SCREENSHOTS
+    return folder / f"{name.split('/')[-1]}.png"
+
+
 @pytest.fixture(scope="module")
 def visits(browser, site):
-    """Every page of the table of contents, opened once: name -> Visit."""
+    """Every page of the table of contents in both editions, opened once:
+    name (ko/<page> for Korean) -> Visit."""
     context, page = offline_page(browser)
     records = {}
-    for name in toc_files():
-        stem = name.split("/")[-1]
+    for name in ALL_PAGES:
         records[name] = visit(
-            page, name, site + f"{name}.html", SCREENSHOTS / f"{stem}.png"
+            page, name, site + f"{name}.html", screenshot_path(name)
         )
     context.close()
     return records
 
 
-PAGES = toc_files()
-
-
-@pytest.mark.parametrize("name", PAGES)
+@pytest.mark.parametrize("name", ALL_PAGES)
 def test_no_console_errors(visits, name):
     assert not visits[name].console_errors, visits[name].console_errors
 
 
-@pytest.mark.parametrize("name", PAGES)
+@pytest.mark.parametrize("name", ALL_PAGES)
 def test_no_request_leaves_localhost(visits, name):
     record = visits[name]
     assert not record.outside_requests, record.outside_requests
@@ -277,7 +353,7 @@ def test_no_request_leaves_localhost(visits, name):
     assert not record.bad_responses, record.bad_responses
 
 
-@pytest.mark.parametrize("name", PAGES)
+@pytest.mark.parametrize("name", ALL_PAGES)
 def test_math_is_rendered(visits, name):
     record = visits[name]
     if record.math_nodes:
@@ -293,7 +369,7 @@ def test_mathjax_comes_from_the_site(visits):
     assert pages_with_math, "no page has math"
 
 
-@pytest.mark.parametrize("name", PAGES)
+@pytest.mark.parametrize("name", ALL_PAGES)
 def test_every_image_loads_and_has_alt_text(visits, name):
     for image in visits[name].images:
         assert image["complete"] and image["width"] > 0, image["src"]
@@ -328,7 +404,7 @@ def fetch(url):
     return status, frozenset(parser.ids)
 
 
-@pytest.mark.parametrize("name", PAGES)
+@pytest.mark.parametrize("name", ALL_PAGES)
 def test_internal_links_resolve(visits, site, name):
     broken = []
     for link in sorted(set(visits[name].links)):
@@ -371,6 +447,67 @@ def test_search_finds_lstm(browser, site):
     assert not errors, errors
 
 
+# Fonts that draw Hangul: Debian's Noto CJK (its KR face, or the CJK font
+# that carries Hangul too), Nanum, and those of macOS and Windows.
+KOREAN_FONT = re.compile(
+    r"Noto Sans CJK|Noto Serif CJK|Noto Sans KR|Nanum|Malgun|Apple SD Gothic"
+)
+
+
+@pytest.mark.parametrize("name", KOREAN_PAGES)
+def test_korean_text_is_drawn_in_a_korean_font(visits, name):
+    fonts = visits[name].fonts
+    assert fonts, f"{name}: no Korean paragraph found"
+    korean = [(family, n) for family, n in fonts if KOREAN_FONT.search(family)]
+    assert korean, f"{name}: Korean drawn with {fonts}"
+    most = max(fonts, key=lambda font: font[1])
+    assert KOREAN_FONT.search(most[0]), f"{name}: most glyphs from {most}"
+
+
+def search_results(browser, url):
+    """(titles of the results, console errors) of a search page."""
+    context = browser.new_context()
+    page = context.new_page()
+    page.set_default_timeout(120_000)
+    errors = []
+    page.on("console", lambda m: m.type == "error" and errors.append(m.text))
+    page.goto(url, wait_until="load")
+    page.wait_for_function(SEARCH_DONE, timeout=30_000)
+    titles = page.locator("ul.search li").all_inner_texts()
+    return page, context, titles, errors
+
+
+def korean_title(built, name):
+    """The <h1> of a page of the built Korean edition."""
+    _, html = built
+    text = (html / f"{KOREAN}{name}.html").read_text(encoding="utf-8")
+    heading = re.search(r"<h1[^>]*>(.*?)</h1>", text, re.S)[1]
+    return re.sub(r"<[^>]+>", "", heading).replace("#", "").strip()
+
+
+@pytest.mark.parametrize(
+    "query, chapter",
+    [
+        ("은닉 상태", "book/sequence_data"),
+        ("은닉 상태를", "book/sequence_data"),
+        ("기울기 소실", "book/bptt"),
+        ("기울기 소실이", "book/bptt"),
+    ],
+)
+def test_korean_search_finds_the_chapter_of_a_term(
+    browser, site, built, query, chapter
+):
+    url = site + KOREAN + "search.html?q=" + quote(query)
+    page, context, titles, errors = search_results(browser, url)
+    shot = SCREENSHOTS / KOREAN / f"search-{query.replace(' ', '_')}.png"
+    shot.parent.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(shot), full_page=True)
+    context.close()
+    title = korean_title(built, chapter)
+    assert any(title in found for found in titles), (title, titles)
+    assert not errors, errors
+
+
 def test_theme_switch_toggles_light_and_dark(browser, site):
     context = browser.new_context()
     page = context.new_page()
@@ -395,7 +532,7 @@ AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 # other one, so a style that follows the system instead of the reader's
 # choice is caught as well.
 MODES = {"light": "dark", "dark": "light"}
-AXE_PAGES = [*PAGES, "search"]
+AXE_PAGES = [*ALL_PAGES, "search", KOREAN + "search"]
 SEARCH_QUERY = "search.html?q=LSTM"
 
 # What a collapsed part shows: its title or summary. They are audited
@@ -491,8 +628,9 @@ def audits(browser, site):
 
     axe = Axe()
     options = axe_options(axe, browser)
-    urls = {name: site + f"{name}.html" for name in PAGES}
+    urls = {name: site + f"{name}.html" for name in ALL_PAGES}
     urls["search"] = site + SEARCH_QUERY
+    urls[KOREAN + "search"] = site + KOREAN + SEARCH_QUERY
     results = {}
     for mode, system in MODES.items():
         context, page = offline_page(browser, color_scheme=system)

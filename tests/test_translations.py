@@ -297,3 +297,43 @@ def test_korean_search_indexes_words_without_their_particles():
     assert without_particle("차이", keep=2) == "차이"
     assert search.stem("gradients") == search.stem("gradient")
     assert "EnglishStemmer" in search.js_stemmer_code
+
+
+# The grader's feedback pages follow the notebook's language.
+
+NBGRADER_PAGE = (
+    "<html>\n<h4>rnn (Score: 3.0 / 18.0)</h4>"
+    '<li><a href="#test_step">Test cell</a> (Score: 0.0 / 2.0)</li>'
+    '<span class="nbgrader-label">Student\'s answer</span>'
+    '<span class="pull-right">Score: 0.0 / 2.0 <a href="#top">(Top)</a>'
+    "</span><pre>print('Test cell (Score: 1 / 2)')</pre>"
+)
+
+
+def test_nbgrader_feedback_page_in_korean_keeps_what_students_wrote():
+    from autograder import language
+
+    assert language.localise(NBGRADER_PAGE, "en") == NBGRADER_PAGE
+    korean = language.localise(NBGRADER_PAGE, "ko")
+    for words in (
+        '<html lang="ko">',
+        "(점수: 3.0 / 18.0)</h4>",
+        ">테스트 셀</a> (점수: 0.0 / 2.0)",
+        "학생 답안",
+        '점수: 0.0 / 2.0 <a href="#top">(맨 위로)</a>',
+    ):
+        assert words in korean, (words, korean)
+    assert "<pre>print('Test cell (Score: 1 / 2)')</pre>" in korean
+
+
+def test_failure_page_says_its_words_in_the_notebooks_language(tmp_path):
+    from autograder.batch.outputs import failure_page
+
+    record = {"student_id": "김철수", "status": "timeout", "detail": "slow"}
+    failure_page(tmp_path / "en.html", record, "rnn")
+    failure_page(tmp_path / "ko.html", dict(record, language="ko"), "rnn")
+    english = (tmp_path / "en.html").read_text("utf-8")
+    korean = (tmp_path / "ko.html").read_text("utf-8")
+    assert "could not be graded: <b>timeout</b>" in english
+    assert "채점하지 못했습니다: <b>시간 초과 (timeout)</b>" in korean
+    assert "lang='ko'" in korean and "김철수" in korean
