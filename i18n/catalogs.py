@@ -69,6 +69,9 @@ def templates(out=TEMPLATES):
     status = gettext_build(out)
     if status:
         raise SystemExit(f"the gettext build failed (status {status})")
+    # The templates' own words (Search, Contents): the theme's and
+    # Sphinx's catalogs translate them.
+    (Path(out) / "sphinx.pot").unlink(missing_ok=True)
     notebooks.write_templates(Path(out) / "notebooks")
     return sorted(Path(out).rglob("*.pot"))
 
@@ -102,6 +105,9 @@ def fill(catalog, memory):
     from the memory, and how many of those are fuzzy."""
     exact = fuzzy = 0
     for message in entries(catalog):
+        # babel guesses format flags from braces and percent signs: none
+        # of these messages is a format string (a {doc} role is not).
+        message.flags -= {"python-format", "python-brace-format"}
         if message.string:
             continue
         if not is_prose(message.id):
@@ -182,8 +188,5 @@ def new_catalog(messages, project="Sequence Models"):
         project=project, copyright_holder="The course team", fuzzy=False
     )
     for msgid, comments in messages:
-        message = catalog.add(msgid, auto_comments=comments)
-        # babel guesses format flags from braces and percent signs: none
-        # of these messages is a format string.
-        message.flags -= {"python-format", "python-brace-format"}
+        catalog.add(msgid, auto_comments=comments)
     return catalog

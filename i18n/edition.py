@@ -101,11 +101,15 @@ def gettext_build(out):
     """Sphinx's gettext builder into ``out``, from the English build's
     execution cache in ``_build``; its status."""
     build_dir = REPO / "_build"
+    values = overrides(build_dir, "en")
+    # myst-nb gives the gettext builder the text of a figure, not its
+    # image; with the image, its alt text is a message too.
+    values["nb_mime_priority_overrides"] = [
+        ("gettext", "image/png", 1),
+        ("gettext", "image/svg+xml", 2),
+    ]
     return _sphinx(
-        Path(out),
-        build_dir / ".doctrees-gettext",
-        "gettext",
-        overrides(build_dir, "en"),
+        Path(out), build_dir / ".doctrees-gettext", "gettext", values
     )
 
 

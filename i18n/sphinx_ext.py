@@ -7,7 +7,8 @@ in ``_config.yml``'s local extensions).
   the site's root, the Korean one its folder ``ko/``.
 - The glossary's term lines are names, in English and in Korean both:
   they are not messages (a translated term line would also rename the
-  term that {term} roles point at).
+  term that {term} roles point at). Display math is not a message either:
+  it is kept as it is.
 - The Korean edition searches Korean words without their particles
   (:mod:`i18n.search_ko`) and sets Korean text in a Korean font, with
   Korean line breaking (``static/korean.css``).
@@ -47,8 +48,9 @@ def is_korean(app):
     return (app.config.language or "en") == LANGUAGE
 
 
-class GlossaryTermsAreNames(SphinxTransform):
-    """Keep the glossary's term lines out of the catalogs."""
+class NotMessages(SphinxTransform):
+    """Keep the glossary's term lines and display math out of the
+    catalogs."""
 
     default_priority = 15  # before sphinx.transforms.i18n.Locale (20)
 
@@ -56,6 +58,8 @@ class GlossaryTermsAreNames(SphinxTransform):
         for glossary in self.document.findall(addnodes.glossary):
             for term in glossary.findall(nodes.term):
                 term["translatable"] = False
+        for math in self.document.findall(nodes.math_block):
+            math["translatable"] = False
 
 
 class NoteUntranslated(SphinxTransform):
@@ -148,7 +152,7 @@ def on_finished(app, exception):
 
 def setup(app):
     app.add_search_language(SearchKorean)
-    app.add_transform(GlossaryTermsAreNames)
+    app.add_transform(NotMessages)
     app.add_transform(NoteUntranslated)
     app.connect("config-inited", on_config)
     app.connect("env-purge-doc", on_purge)
