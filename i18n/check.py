@@ -80,6 +80,11 @@ def _terms(roles):
     )
 
 
+# Roles must come as often as in the English (Sphinx pairs the references
+# of a message with the translation's); math and code may be repeated.
+AS_SETS = ("math", "code")
+
+
 def _differences(msgid, msgstr):
     """Why the translation does not keep the English's spans."""
     english, korean = kept_spans(msgid), kept_spans(msgstr)
@@ -87,13 +92,17 @@ def _differences(msgid, msgstr):
     korean["roles"] = _terms(korean["roles"])
     reasons = []
     for kind, spans in english.items():
-        if spans != korean[kind]:
-            lost = [s for s in spans if s not in korean[kind]]
-            added = [s for s in korean[kind] if s not in spans]
-            reasons.append(
-                f"{kind} differ: the English has {_show(lost)} that the "
-                f"translation lacks, the translation {_show(added)}"
-            )
+        theirs = korean[kind]
+        if kind in AS_SETS:
+            spans, theirs = sorted(set(spans)), sorted(set(theirs))
+        if spans == theirs:
+            continue
+        lost = [s for s in spans if spans.count(s) > theirs.count(s)]
+        added = [s for s in theirs if theirs.count(s) > spans.count(s)]
+        reasons.append(
+            f"{kind} differ: the English has {_show(lost)} more, the "
+            f"translation {_show(added)} more"
+        )
     return reasons
 
 

@@ -219,6 +219,8 @@ def test_korean_text_names_terms_by_the_glossarys_korean_name(path):
             entry = by_key.get(key)
             if entry and not any(shown.startswith(k) for k in entry.korean):
                 wrong.append((body, entry.korean))
+        if name_of(path) == "book/glossary.po":
+            continue  # where the names not to use are named
         for entry in ENTRIES:
             variants += [v for v in entry.variants if v in text]
     assert not wrong, f"{{term}} roles not shown by a Korean name: {wrong}"
