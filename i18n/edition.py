@@ -11,6 +11,7 @@ both editions show the outputs of the same run. :func:`gettext_build`
 runs Sphinx's gettext builder the same way.
 """
 
+import shutil
 import sys
 from pathlib import Path
 
@@ -87,6 +88,10 @@ def build(path_output=REPO, config=None, language=LANGUAGE):
         overrides(build_dir, language),
         config,
     )
+    # myst-nb writes the pages' executed notebooks next to the output
+    # folder: here inside the English site (html/jupyter_execute); the
+    # English build keeps its own in _build/jupyter_execute.
+    shutil.rmtree(build_dir / "html" / "jupyter_execute", ignore_errors=True)
     if status == 0:
         import yaml
 

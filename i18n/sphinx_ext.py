@@ -12,6 +12,10 @@ in ``_config.yml``'s local extensions).
 - The Korean edition searches Korean words without their particles
   (:mod:`i18n.search_ko`) and sets Korean text in a Korean font, with
   Korean line breaking (``static/korean.css``).
+- A {glue:text} role in a translated message pastes the value of the one
+  run, as in the English: Sphinx parses each translation on its own,
+  without the page's notebook, so the role refers to the page's glue data
+  and myst-nb fills it in when the page is written.
 - In the Korean edition, every message of a page that was not translated
   (no translation, a fuzzy one, or a catalog older than the English) is
   noted: the page says so at its top, with a link to the English page, and
@@ -24,6 +28,8 @@ from html import escape
 from pathlib import Path
 
 from docutils import nodes
+from myst_nb.ext.glue.roles import PasteTextRole
+from myst_nb.ext.glue.utils import create_pending_glue_ref
 from sphinx import addnodes
 from sphinx.transforms import SphinxTransform
 from sphinx.util.nodes import extract_messages
@@ -78,6 +84,30 @@ class NoteUntranslated(SphinxTransform):
                 missing.append(" ".join(message.split()))
         untranslated = self.env.__dict__.setdefault("i18n_untranslated", {})
         untranslated[self.env.docname] = missing
+
+
+class TranslatedPasteText(PasteTextRole):
+    """{glue:text} that also works in a translated message."""
+
+    def run(self):
+        if "nb_renderer" in self.document or "::" in self.text:
+            return super().run()
+        key, _, fmt = self.text.rpartition(":")
+        if not key:
+            key, fmt = fmt, "s"
+        env = self.document.settings.env
+        page = Path(env.doc2path(env.docname)).name
+        ref = create_pending_glue_ref(
+            self.document,
+            self.source,
+            self.line,
+            page,
+            key,
+            inline=True,
+            gtype="text",
+            fmt_spec=fmt,
+        )
+        return [ref], []
 
 
 def on_purge(app, env, docname):
@@ -152,6 +182,9 @@ def on_finished(app, exception):
 
 def setup(app):
     app.add_search_language(SearchKorean)
+    app.add_role_to_domain(
+        "glue", "text", TranslatedPasteText(), override=True
+    )
     app.add_transform(NotMessages)
     app.add_transform(NoteUntranslated)
     app.connect("config-inited", on_config)
