@@ -28,7 +28,7 @@ from babel.messages.pofile import read_po
 
 from i18n import LOCALE, REPO, messages_dir
 from i18n.glossary import entry_of
-from i18n.markdown import HANGUL, is_prose, kept_spans
+from i18n.markdown import HANGUL, emphasis, is_prose, kept_spans
 
 PENDING = LOCALE / "ko" / "pending.txt"
 KINDS = ("untranslated", "fuzzy", "broken")
@@ -102,6 +102,14 @@ def _differences(msgid, msgstr):
         reasons.append(
             f"{kind} differ: the English has {_show(lost)} more, the "
             f"translation {_show(added)} more"
+        )
+    if emphasis(msgid) != emphasis(msgstr):
+        reasons.append(
+            "bold or italic differs (English {}, translation {}): a ** or * "
+            "after ` or ) and before a Korean letter does not close; put "
+            "it before the parenthesis, or the letter inside".format(
+                emphasis(msgid), emphasis(msgstr)
+            )
         )
     return reasons
 

@@ -142,3 +142,16 @@ def is_prose(message):
     return (
         bool(LOWER_WORD.search(text)) or len(CAPITAL_WORD.findall(text)) >= 2
     )
+
+
+def emphasis(message):
+    """(bold, italic) spans a markdown renderer finds in a message. In
+    Korean a closing ``**`` right after a backtick or parenthesis and
+    right before a particle (``**{term}`셀 <cell>`(cell)**이``) does not
+    close, and the asterisks are printed: CommonMark's rule for
+    punctuation before a delimiter."""
+    from markdown_it import MarkdownIt
+
+    tokens = MarkdownIt("commonmark").parseInline(message)
+    kinds = [t.type for token in tokens for t in token.children or []]
+    return kinds.count("strong_open"), kinds.count("em_open")
