@@ -100,6 +100,15 @@ def test_the_checker_finds_each_kind_of_problem(msgstr, fuzzy, kind, words):
     assert words in problem.reason, problem.reason
 
 
+def test_the_checker_finds_bold_that_a_korean_particle_keeps_open():
+    english = "A **{term}`cell` (셀)** computes one step of the network."
+    broken = "**{term}`셀 <cell>`(cell)**은 네트워크의 한 스텝을 계산합니다."
+    fixed = "**{term}`셀 <cell>`**(cell)은 네트워크의 한 스텝을 계산합니다."
+    problem = check.problem_of(message(english, broken))
+    assert problem and "bold" in problem.reason
+    assert check.problem_of(message(english, fixed)) is None
+
+
 def test_a_term_may_be_named_by_any_of_its_names_and_code_may_stay():
     korean = GOOD[1].replace("은닉 상태 <hidden state>", "은닉 상태")
     assert check.problem_of(message(GOOD[0], korean)) is None
