@@ -80,6 +80,8 @@ class NoteUntranslated(SphinxTransform):
         for node, message in extract_messages(self.document):
             if node.get("translated") or HANGUL.search(message):
                 continue
+            if _in_docinfo(node):
+                continue  # the page's front matter, which is not shown
             if is_prose(message):
                 missing.append(" ".join(message.split()))
         untranslated = self.env.__dict__.setdefault("i18n_untranslated", {})
@@ -108,6 +110,14 @@ class TranslatedPasteText(PasteTextRole):
             fmt_spec=fmt,
         )
         return [ref], []
+
+
+def _in_docinfo(node):
+    while node is not None:
+        if isinstance(node, nodes.docinfo):
+            return True
+        node = node.parent
+    return False
 
 
 def on_purge(app, env, docname):
