@@ -71,7 +71,9 @@ class NotMessages(SphinxTransform):
 class NoteUntranslated(SphinxTransform):
     """Record the prose messages that the translation left in English."""
 
-    default_priority = 25  # after sphinx.transforms.i18n.Locale (20)
+    # after sphinx.transforms.i18n.Locale (20), and after docutils' DocInfo
+    # (340) has made the front matter a docinfo, which is not shown
+    default_priority = 345
 
     def apply(self):
         if not is_korean(self.app):
