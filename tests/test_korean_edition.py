@@ -118,3 +118,19 @@ def test_korean_edition_publishes_the_korean_releases(korean):
     assert [c["source"] for c in nb["cells"][1:]] == [
         c["source"] for c in korean_release["cells"][1:]
     ]
+
+
+def test_korean_assignments_launch_their_korean_release(site_with_address):
+    """Published, the Korean edition's assignment pages open the Korean
+    release (ko/notebooks/... in the student tree) in Colab and Binder."""
+    result, html, _ = site_with_address
+    assert result.returncode == 0, result.stderr[-3000:]
+    for language, folder in (("en", ""), ("ko", "ko/")):
+        text = page(html / folder if folder else html, "book/assignments/rnn")
+        colab = re.findall(r'href="(https://colab[^"]+)"', text)
+        assert colab, f"{language}: no Colab link"
+        assert all(
+            link.endswith(f"/{folder}notebooks/rnn/rnn.ipynb")
+            for link in colab
+        ), colab
+        assert (html / folder / "notebooks" / "rnn" / "rnn.ipynb").exists()
