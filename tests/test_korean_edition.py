@@ -133,4 +133,5 @@ def test_korean_assignments_launch_their_korean_release(site_with_address):
             link.endswith(f"/{folder}notebooks/rnn/rnn.ipynb")
             for link in colab
         ), colab
+        assert all(("/ko/" in link) == (language == "ko") for link in colab)
         assert (html / folder / "notebooks" / "rnn" / "rnn.ipynb").exists()
