@@ -13,7 +13,7 @@ order and the same number of epochs, it trains
 - ``transformer_no_positions``: the same model without any position
   information, to show what self-attention does with a bag of words;
 - ``luong``: the GRU encoder-decoder with dot-product attention of
-  ``experiments/translation.py`` (Luong, Pham & Manning, 2015), trained
+  ``seqbook.translators`` (Luong, Pham & Manning, 2015), trained
   again here so that its training time is measured on the same machine, at
   the same moment and with the same number of threads as the Transformer's.
 
@@ -43,24 +43,22 @@ from pathlib import Path
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from tqdm.auto import tqdm
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "experiments"))
 
-from seqbook.translation import NumberTranslation  # noqa: E402
+from seqbook.translation import NumberTranslation, exact_match  # noqa: E402
+from seqbook.translators import (  # noqa: E402
+    AttentionSeq2Seq,
+    TrainingOptions,
+    training_steps,
+)
+from seqbook.translators import translate as translate_rnn  # noqa: E402
 from common import arguments, write_record  # noqa: E402
 from translation import FULL as TRANSLATION  # noqa: E402
-from translation import (  # noqa: E402
-    LuongSeq2Seq,
-    accuracy_by_length,
-    exact_match,
-    print_summary,
-    rounded,
-)
-from translation import translate as translate_rnn  # noqa: E402
+from translation import length_summary, print_summary, rounded  # noqa: E402
 
 DEFAULT_OUT = REPO / "seqbook" / "data" / "transformer.json"
 MODELS = ("transformer", "transformer_no_positions", "luong")
@@ -223,7 +221,7 @@ def translate_transformer(model, task, sentences, max_len):
 def translate(model, task, kind, sentences, max_len):
     """Greedy translations with the model of either family."""
     if kind == "luong":
-        return translate_rnn(model, task, kind, sentences, max_len)[0]
+        return translate_rnn(model, task, sentences, max_len)[0]
     return translate_transformer(model, task, sentences, max_len)
 
 
@@ -232,7 +230,9 @@ def make_model(kind, task, settings):
     sizes = (len(task.source_vocab), len(task.target_vocab))
     if kind == "luong":
         config = settings["luong"]
-        return LuongSeq2Seq(*sizes, config["embed_dim"], config["hidden_size"])
+        return AttentionSeq2Seq(
+            *sizes, config["embed_dim"], config["hidden_size"]
+        )
     config = settings["transformer"]
     return TinyTransformer(
         *sizes,
@@ -324,21 +324,33 @@ def attention_examples(model, task, translations, settings):
 # --------------------------------------------------------------- training
 
 
+def optimiser(model, config):
+    """Adam and its learning-rate schedule: a linear warm-up over
+    ``config["warmup_steps"]`` steps, then constant (post-norm
+    Transformers are known to diverge without one; Xiong et al., 2020)."""
+    optimizer = torch.optim.Adam(
+        model.parameters(), lr=config["learning_rate"]
+    )
+    warmup = config["warmup_steps"]
+    scheduler = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda step: min(1.0, (step + 1) / max(warmup, 1))
+    )
+    return optimizer, scheduler
+
+
 def train_one(kind, task, settings, seed, bar):
     """Train one model and evaluate it; returns its results as a dict."""
     config = settings["luong" if kind == "luong" else "transformer"]
     torch.manual_seed(seed)
     model = make_model(kind, task, settings)
-    optimizer = torch.optim.Adam(
-        model.parameters(), lr=config["learning_rate"]
-    )
-    warmup = config["warmup_steps"]
-    # a linear warm-up of the learning rate, then constant: post-norm
-    # Transformers are known to diverge without one (Xiong et al., 2020)
-    scheduler = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, lambda step: min(1.0, (step + 1) / max(warmup, 1))
-    )
+    optimizer, scheduler = optimiser(model, config)
     rng = np.random.default_rng(seed)  # the same batches for every model
+    options = TrainingOptions(
+        learning_rate=config["learning_rate"],
+        batch_size=settings["batch_size"],
+        max_grad_norm=settings["max_grad_norm"],
+        seed=seed,
+    )
     valid_sources = [e for e, _ in task.valid]
     result = {
         "parameters": sum(p.numel() for p in model.parameters()),
@@ -353,26 +365,9 @@ def train_one(kind, task, settings, seed, bar):
         losses = []
         epoch_start = time.perf_counter()
         cpu_start = time.process_time()
-        for source, lengths, target, _ in task.batches(
-            "train", settings["batch_size"], rng
-        ):
-            source, lengths, target = map(
-                torch.from_numpy, (source, lengths, target)
-            )
-            logits = model(source, lengths, target[:, :-1])  # (N, T, V)
-            loss = F.cross_entropy(
-                logits.transpose(1, 2),
-                target[:, 1:],
-                ignore_index=task.pad_idx,
-            )
-            optimizer.zero_grad()
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(
-                model.parameters(), settings["max_grad_norm"]
-            )
-            optimizer.step()
+        for loss in training_steps(model, task, optimizer, rng, options):
             scheduler.step()
-            losses.append(loss.item())
+            losses.append(loss)
             bar.update(1)
         result["epoch_train_seconds"].append(
             round(time.perf_counter() - epoch_start, 2)
@@ -397,7 +392,13 @@ def train_one(kind, task, settings, seed, bar):
     # the optimisation steps alone, without the validation
     result["batch_seconds"] = round(sum(result["epoch_train_seconds"]), 1)
     result["batch_cpu_seconds"] = round(sum(result["epoch_cpu_seconds"]), 1)
+    evaluate(model, kind, task, settings, result)
+    return result
 
+
+def evaluate(model, kind, task, settings, result):
+    """Add the test translations, their exact match, the time they took
+    and, for the Transformer, its attention maps to ``result``."""
     test_sources = [e for e, _ in task.test]
     start = time.perf_counter()
     translations = translate(
@@ -410,7 +411,6 @@ def train_one(kind, task, settings, seed, bar):
         result["attention"] = attention_examples(
             model, task, translations, settings
         )
-    return result
 
 
 def run(settings, seed, models):
@@ -434,7 +434,7 @@ def run(settings, seed, models):
                 f"{results[kind]['test_exact_match']:.3f} "
                 f"({results[kind]['batch_seconds']:.0f} s of batches)"
             )
-    return results, accuracy_by_length(task, results)
+    return results, length_summary(task, results)
 
 
 def main():

@@ -12,12 +12,16 @@ of steps,
 - ``seq2seq_reversed``: the same model reading every source sentence
   backwards, the trick of Sutskever et al. (2014);
 - ``luong``: the same encoder and decoder with global dot-product attention
-  and an attentional layer tanh(W_c [c_t; s_t]) (Luong, Pham & Manning,
-  2015);
+  and an attentional layer tanh([c_t; s_t] W_c + b_c) (Luong, Pham &
+  Manning, 2015);
 - ``bahdanau``: additive attention scored with the previous decoder state,
-  v^T tanh(W_b s_{t-1} + W_c h_i), whose context is an input of the decoder
-  GRU (Bahdanau, Cho & Bengio, 2015), with the same one-directional
-  encoder as the others.
+  v . tanh(s_{t-1} W_q + h_i W_k), whose context is an input of the
+  decoder GRU (Bahdanau, Cho & Bengio, 2015), with the same
+  one-directional encoder as the others.
+
+The models, the training steps, the greedy translation and the probe of
+the context vector come from the course library (``seqbook.translators``),
+which the chapters use too; the Bahdanau model is this script's own.
 
 After every epoch it measures the exact-match accuracy of greedy
 translations of the validation split; at the end it stores every model's
@@ -43,14 +47,24 @@ from pathlib import Path
 
 import numpy as np
 import torch
-import torch.nn.functional as F
-from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 from tqdm.auto import tqdm
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from seqbook.translation import NumberTranslation  # noqa: E402
+from seqbook.translation import (  # noqa: E402
+    NumberTranslation,
+    accuracy_by_length,
+    exact_match,
+)
+from seqbook.translators import (  # noqa: E402
+    AttentionSeq2Seq,
+    Seq2Seq,
+    TrainingOptions,
+    context_sensitivity,
+    training_steps,
+    translate,
+)
 from common import arguments, write_record  # noqa: E402
 
 DEFAULT_OUT = REPO / "seqbook" / "data" / "translation.json"
@@ -87,108 +101,11 @@ QUICK = {
 # ----------------------------------------------------------------- models
 
 
-class Seq2Seq(torch.nn.Module):
-    """A GRU encoder-decoder (Sutskever et al., 2014; Cho et al., 2014).
-
-    The encoder reads the source ids (N, S); its last hidden state, the
-    context vector (1, N, H), is the decoder's initial state. The decoder
-    reads the target shifted right (BOS first) and predicts the next token
-    at every step: logits (N, T, V).
-    """
-
-    def __init__(
-        self,
-        source_vocab_size,
-        target_vocab_size,
-        embed_dim=64,
-        hidden_size=128,
-    ):
-        super().__init__()
-        self.source_embedding = torch.nn.Embedding(
-            source_vocab_size, embed_dim, padding_idx=0
-        )
-        self.encoder = torch.nn.GRU(embed_dim, hidden_size, batch_first=True)
-        self.target_embedding = torch.nn.Embedding(
-            target_vocab_size, embed_dim, padding_idx=0
-        )
-        self.decoder = torch.nn.GRU(embed_dim, hidden_size, batch_first=True)
-        self.output = torch.nn.Linear(hidden_size, target_vocab_size)
-
-    def encode(self, source, lengths):
-        """Encoder states (N, S, H), zero at padding, and context (1, N, H).
-
-        Packing stops every sentence at its own length, so the context is
-        the state after the sentence's last real word.
-        """
-        packed = pack_padded_sequence(
-            self.source_embedding(source),
-            lengths,
-            batch_first=True,
-            enforce_sorted=False,
-        )
-        states, context = self.encoder(packed)
-        states, _ = pad_packed_sequence(
-            states, batch_first=True, total_length=source.shape[1]
-        )
-        return states, context
-
-    def decode(self, target_in, state, encoder_states, source_mask):
-        """Logits (N, T, V), the last state (1, N, H) and no weights.
-
-        The plain decoder ignores the encoder states: all it knows about
-        the source is in its initial state.
-        """
-        outputs, state = self.decoder(
-            self.target_embedding(target_in), state
-        )  # (N, T, H)
-        return self.output(outputs), state, None
-
-    def forward(self, source, lengths, target_in):
-        encoder_states, context = self.encode(source, lengths)
-        logits, _, _ = self.decode(
-            target_in, context, encoder_states, source != 0
-        )
-        return logits  # (N, T, V)
-
-
-class LuongSeq2Seq(Seq2Seq):
-    """Global dot-product attention after the decoder step (Luong et al.,
-    2015): scores s_t . h_i, weights a softmax over the real source words,
-    context c_t the weighted sum of the h_i, output from
-    tanh(W_c [c_t; s_t])."""
-
-    def __init__(
-        self,
-        source_vocab_size,
-        target_vocab_size,
-        embed_dim=64,
-        hidden_size=128,
-    ):
-        super().__init__(
-            source_vocab_size, target_vocab_size, embed_dim, hidden_size
-        )
-        self.combine = torch.nn.Linear(2 * hidden_size, hidden_size)
-
-    def decode(self, target_in, state, encoder_states, source_mask):
-        """Logits (N, T, V), the last state and the weights (N, T, S)."""
-        queries, state = self.decoder(
-            self.target_embedding(target_in), state
-        )  # s_t, (N, T, H)
-        scores = queries @ encoder_states.transpose(1, 2)  # (N, T, S)
-        scores = scores.masked_fill(~source_mask[:, None, :], float("-inf"))
-        weights = torch.softmax(scores, dim=-1)  # (N, T, S)
-        context = weights @ encoder_states  # (N, T, H)
-        attentional = torch.tanh(
-            self.combine(torch.cat([context, queries], dim=-1))
-        )
-        return self.output(attentional), state, weights
-
-
 class BahdanauSeq2Seq(Seq2Seq):
     """Additive attention before the decoder step (Bahdanau et al., 2015):
-    scores v . tanh(W_b s_{t-1} + W_c h_i); the context c_t and the
+    scores v . tanh(s_{t-1} W_q + h_i W_k); the context c_t and the
     previous token are the input of the decoder's GRU cell; output from
-    tanh(W_o [c_t; s_t])."""
+    tanh([c_t; s_t] W_o + b_o)."""
 
     def __init__(
         self,
@@ -203,10 +120,10 @@ class BahdanauSeq2Seq(Seq2Seq):
         self.decoder = torch.nn.GRUCell(embed_dim + hidden_size, hidden_size)
         self.query_layer = torch.nn.Linear(
             hidden_size, hidden_size, bias=False
-        )  # W_b
+        )  # W_q
         self.key_layer = torch.nn.Linear(
             hidden_size, hidden_size, bias=False
-        )  # W_c
+        )  # W_k
         self.score_vector = torch.nn.Linear(hidden_size, 1, bias=False)  # v
         self.combine = torch.nn.Linear(2 * hidden_size, hidden_size)
 
@@ -236,107 +153,17 @@ class BahdanauSeq2Seq(Seq2Seq):
 CLASSES = {
     "seq2seq": Seq2Seq,
     "seq2seq_reversed": Seq2Seq,
-    "luong": LuongSeq2Seq,
+    "luong": AttentionSeq2Seq,
     "bahdanau": BahdanauSeq2Seq,
 }
 
 
-# ---------------------------------------------------------- data and eval
-
-
-def reverse_within_length(source, lengths):
-    """Source ids (N, S) with each row's first lengths[n] ids reversed."""
-    reversed_source = source.copy()
-    for n, length in enumerate(lengths):
-        reversed_source[n, :length] = source[n, :length][::-1]
-    return reversed_source
-
-
-def source_tensors(task, kind, sentences):
-    """Padded source ids (N, S) and lengths (N,) as tensors."""
-    source, lengths = task.encode_source(sentences)
-    if kind == "seq2seq_reversed":
-        source = reverse_within_length(source, lengths)
-    return torch.from_numpy(source), torch.from_numpy(lengths)
-
-
-@torch.no_grad()
-def translate(model, task, kind, sentences, max_len):
-    """Greedy translations of English sentences, and attention weights.
-
-    All sentences are decoded as one batch for max_len steps; each
-    translation is cut at its first EOS. Returns the list of Korean strings
-    and the weights (N, max_len, S) or None.
-    """
-    model.eval()
-    source, lengths = source_tensors(task, kind, sentences)
-    encoder_states, state = model.encode(source, lengths)
-    source_mask = source != task.pad_idx  # (N, S), True = a real word
-    token = torch.full((len(sentences), 1), task.bos_idx)  # (N, 1)
-    tokens, weights = [], []
-    for _ in range(max_len):
-        logits, state, step_weights = model.decode(
-            token, state, encoder_states, source_mask
-        )
-        token = logits.argmax(dim=-1)  # the most probable token, (N, 1)
-        tokens.append(token)
-        if step_weights is not None:
-            weights.append(step_weights)
-    ids = torch.cat(tokens, dim=1).tolist()  # (N, max_len)
-    translations = [task.decode_target(row) for row in ids]
-    return translations, (torch.cat(weights, dim=1) if weights else None)
-
-
-def exact_match(translations, pairs):
-    """Fraction of translations equal to the reference."""
-    return float(np.mean([t == k for t, (_, k) in zip(translations, pairs)]))
-
-
-@torch.no_grad()
-def context_sensitivity(model, task, kind, length):
-    """How much the context vector moves when one source word changes.
-
-    For every test sentence of ``length`` words and every position i, the
-    word at i is replaced by each of the number words in turn, and the
-    change of the context vector (the encoder's last state) is measured
-    relative to its norm. Returns the mean relative change for every
-    position, in the order of the English words (also for the model that
-    reads them backwards), and the number of sentences.
-    """
-    model.eval()
-    word_ids = torch.tensor(
-        [
-            i
-            for i, w in enumerate(task.source_vocab.itos)
-            if not w.startswith("<")
-        ]
-    )
-    sentences = [e for e, _ in task.test if len(e.split()) == length]
-    ids = torch.tensor([task.source_vocab.encode(e) for e in sentences])
-
-    def reading(x):  # the order in which the model reads the words
-        return x.flip(1) if kind == "seq2seq_reversed" else x
-
-    _, context = model.encode(reading(ids), torch.full((len(ids),), length))
-    context = context[0].repeat_interleave(len(word_ids), dim=0)  # (N W, H)
-    varied = ids.repeat_interleave(len(word_ids), dim=0)  # (N W, S)
-    lengths = torch.full((len(varied),), length)
-    change = []
-    for i in range(length):
-        edited = varied.clone()
-        edited[:, i] = word_ids.repeat(len(ids))  # every word at position i
-        _, new = model.encode(reading(edited), lengths)  # (1, N W, H)
-        relative = (new[0] - context).norm(dim=1) / context.norm(dim=1)
-        change.append(relative.mean().item())
-    return rounded(change), len(sentences)
+# --------------------------------------------------------------- training
 
 
 def rounded(values, digits=4):
     """Nested lists of floats rounded to a few decimals, for the JSON."""
     return np.round(np.asarray(values, dtype=np.float64), digits).tolist()
-
-
-# --------------------------------------------------------------- training
 
 
 def train_one(kind, task, settings, seed, bar):
@@ -348,9 +175,14 @@ def train_one(kind, task, settings, seed, bar):
         settings["embed_dim"],
         settings["hidden_size"],
     )
-    optimizer = torch.optim.Adam(
-        model.parameters(), lr=settings["learning_rate"]
+    options = TrainingOptions(
+        learning_rate=settings["learning_rate"],
+        batch_size=settings["batch_size"],
+        max_grad_norm=settings["max_grad_norm"],
+        seed=seed,
+        reverse=kind == "seq2seq_reversed",
     )
+    optimizer = torch.optim.Adam(model.parameters(), lr=options.learning_rate)
     rng = np.random.default_rng(seed)  # the same batches for every model
     valid_sources = [e for e, _ in task.valid]
     result = {
@@ -362,30 +194,11 @@ def train_one(kind, task, settings, seed, bar):
     for epoch in range(settings["epochs"]):
         model.train()
         losses = []
-        for source, lengths, target, _ in task.batches(
-            "train", settings["batch_size"], rng
-        ):
-            if kind == "seq2seq_reversed":
-                source = reverse_within_length(source, lengths)
-            source, lengths, target = map(
-                torch.from_numpy, (source, lengths, target)
-            )
-            logits = model(source, lengths, target[:, :-1])  # (N, T, V)
-            loss = F.cross_entropy(
-                logits.transpose(1, 2),
-                target[:, 1:],
-                ignore_index=task.pad_idx,
-            )
-            optimizer.zero_grad()
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(
-                model.parameters(), settings["max_grad_norm"]
-            )
-            optimizer.step()
-            losses.append(loss.item())
+        for loss in training_steps(model, task, optimizer, rng, options):
+            losses.append(loss)
             bar.update(1)
         translations, _ = translate(
-            model, task, kind, valid_sources, settings["max_len"]
+            model, task, valid_sources, settings["max_len"], options.reverse
         )
         accuracy = exact_match(translations, task.valid)
         result["train_loss"].append(round(float(np.mean(losses)), 5))
@@ -395,26 +208,31 @@ def train_one(kind, task, settings, seed, bar):
             f"{np.mean(losses):.4f} valid {accuracy:.3f}"
         )
     result["train_seconds"] = round(time.perf_counter() - start, 1)
+    evaluate(model, task, settings, options.reverse, result)
+    return result
 
+
+def evaluate(model, task, settings, reverse, result):
+    """Add the test translations, their exact match and the attention
+    weights or the context vector's sensitivity to ``result``."""
     test_sources = [e for e, _ in task.test]
     translations, weights = translate(
-        model, task, kind, test_sources, settings["max_len"]
+        model, task, test_sources, settings["max_len"], reverse
     )
     result["test_exact_match"] = round(exact_match(translations, task.test), 4)
     result["test_translations"] = translations
     length = settings["sensitivity_length"]
     if weights is None and length in [len(e.split()) for e, _ in task.test]:
-        change, count = context_sensitivity(model, task, kind, length)
+        change, count = context_sensitivity(model, task, length, reverse)
         result["context_sensitivity"] = {
             "length": length,
             "sentences": count,
-            "relative_change": change,
+            "relative_change": rounded(change),
         }
     if weights is not None:
         result["attention"] = attention_examples(
             task, translations, weights, settings
         )
-    return result
 
 
 def attention_examples(task, translations, weights, settings):
@@ -457,28 +275,25 @@ def run(settings, seed):
                 f"{results[kind]['test_exact_match']:.3f} "
                 f"({results[kind]['train_seconds']:.0f} s)"
             )
-    summary = accuracy_by_length(task, results)
+    summary = length_summary(task, results)
     return results, summary
 
 
-def accuracy_by_length(task, results):
-    """Test exact match for groups of source lengths, for the log."""
-    lengths = np.array([len(e.split()) for e, _ in task.test])
-    groups = [(1, 4), (5, 8), (9, 12), (13, 16), (17, 19)]
+# groups of source lengths for the summary in the log and the record
+SUMMARY_GROUPS = ((1, 4), (5, 8), (9, 12), (13, 16), (17, 19))
+
+
+def length_summary(task, results):
+    """Test exact match for groups of source lengths, a dict per model."""
     summary = {}
     for kind, result in results.items():
-        correct = np.array(
-            [
-                t == k
-                for t, (_, k) in zip(result["test_translations"], task.test)
-            ]
+        rows = accuracy_by_length(
+            result["test_translations"], task.test, SUMMARY_GROUPS
         )
         summary[kind] = {
-            f"{lo}-{hi}": round(
-                float(correct[(lengths >= lo) & (lengths <= hi)].mean()), 4
-            )
-            for lo, hi in groups
-            if ((lengths >= lo) & (lengths <= hi)).any()
+            f"{lo}-{hi}": round(float(accuracy), 4)
+            for (lo, hi), (accuracy, _, count) in zip(SUMMARY_GROUPS, rows)
+            if count
         }
     return summary
 

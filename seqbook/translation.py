@@ -221,8 +221,60 @@ class NumberTranslation:
         )
 
 
+def exact_match(translations, pairs):
+    """Fraction of translations identical to the reference of their
+    (english, korean) pair, a float."""
+    return float(np.mean([t == k for t, (_, k) in zip(translations, pairs)]))
+
+
+# Groups of source lengths (English words) for accuracy by length: about
+# 100 test sentences each, the shortest and longest lengths pooled.
+LENGTH_GROUPS = (
+    (1, 4),
+    (5, 6),
+    (7, 8),
+    (9, 10),
+    (11, 12),
+    (13, 14),
+    (15, 16),
+    (17, 19),
+)
+
+
+def accuracy_by_length(translations, pairs, groups=LENGTH_GROUPS):
+    """Exact match for groups of source lengths.
+
+    Inputs:
+    - translations: one string per pair
+    - pairs: the (english, korean) pairs translated
+    - groups: (shortest, longest) numbers of English words, inclusive
+
+    Returns an array (groups, 3): the exact match of each group, its
+    standard error sqrt(a (1 - a) / n), and the number n of pairs in it
+    (a group without pairs has NaN accuracy and error).
+    """
+    if len(translations) != len(pairs):
+        raise ValueError(
+            f"{len(translations)} translations for {len(pairs)} pairs"
+        )
+    lengths = np.array([len(e.split()) for e, _ in pairs])
+    correct = np.array([t == k for t, (_, k) in zip(translations, pairs)])
+    rows = []
+    for lo, hi in groups:
+        chosen = correct[(lengths >= lo) & (lengths <= hi)]
+        if len(chosen) == 0:
+            rows.append((np.nan, np.nan, 0))
+            continue
+        a = chosen.mean()
+        rows.append((a, np.sqrt(a * (1 - a) / len(chosen)), len(chosen)))
+    return np.array(rows, dtype=np.float64)  # (groups, 3)
+
+
 __all__ = [
+    "LENGTH_GROUPS",
     "NumberTranslation",
+    "accuracy_by_length",
+    "exact_match",
     "english_number",
     "korean_number",
     "sample_numbers",

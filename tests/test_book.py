@@ -10,15 +10,8 @@ from autograder import course
 from publish import install_cell
 from publish.config import from_config
 
-from book_pages import toc_files
+from pages import chapters, toc_files
 from submissions import REPO
-
-
-def is_notebook(name):
-    """A chapter is a MyST notebook (a kernelspec in its front matter); the
-    reference pages (notation, glossary, bibliography) are plain pages."""
-    text = (REPO / f"{name}.md").read_text(encoding="utf-8")
-    return text.startswith("---") and "kernelspec:" in text.split("---")[1]
 
 
 def test_book_builds_without_warnings(built):
@@ -46,9 +39,7 @@ def test_every_chapter_page_exists_and_executed(built):
         assert 'class="output error"' not in text, name
 
 
-CHAPTERS = [
-    name for name in toc_files() if name != "book/intro" and is_notebook(name)
-]
+CHAPTERS = chapters()
 
 
 @pytest.mark.parametrize("name", CHAPTERS)

@@ -41,7 +41,7 @@ from urllib.parse import quote, urldefrag, urljoin, urlparse
 import pytest
 
 from submissions import REPO
-from book_pages import toc_files
+from pages import toc_files
 
 # Each test needs the whole book built and a browser.
 pytestmark = pytest.mark.slow

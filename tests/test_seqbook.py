@@ -398,3 +398,188 @@ def test_train_char_model_learns_and_stops_early(one_thread):
         training.train_char_model(
             model, train_ids, options=training.TrainOptions(optimizer="x")
         )
+
+
+def texts_of(ax):
+    return [text.get_text() for text in ax.texts]
+
+
+def test_lstm_cell_diagram_highlights_one_gate_at_a_time():
+    full = plotting.draw_lstm_cell()
+    labels = texts_of(full)
+    for label in (
+        "$c_{t-1}$",
+        "$c_t$",
+        "$h_{t-1}$",
+        "$x_t$",
+        "$f_t$",
+        "$i_t$",
+        "$g_t$",
+        "$o_t$",
+        "forget",
+        "output",
+    ):
+        assert label in labels, label
+    assert all(text.get_alpha() in (None, 1.0) for text in full.texts)
+    for gate, (parts, equation) in plotting.LSTM_HIGHLIGHTS.items():
+        ax = plotting.draw_lstm_cell(highlight=gate)
+        assert equation in texts_of(ax)
+        alphas = [text.get_alpha() for text in ax.texts]
+        # the highlighted gate in full colour, the rest of the cell faded
+        assert 1.0 in alphas and any(a is not None and a < 1 for a in alphas)
+        assert parts and parts <= set().union(
+            *(p for p, _ in plotting.LSTM_HIGHLIGHTS.values())
+        )
+    forget = plotting.draw_lstm_cell(highlight="forget")
+    shown = {t.get_text() for t in forget.texts if t.get_alpha() == 1.0}
+    assert "$f_t$" in shown and "$o_t$" not in shown
+    with pytest.raises(ValueError, match="highlight"):
+        plotting.draw_lstm_cell(highlight="reset")
+    matplotlib.pyplot.close("all")
+
+
+def test_gru_cell_diagram_names_its_gates():
+    labels = texts_of(plotting.draw_gru_cell())
+    for label in (
+        "$h_{t-1}$",
+        "$h_t$",
+        "$x_t$",
+        "$z_t$",
+        "$r_t$",
+        "$n_t$",
+        "$1 - z_t$",
+        "update",
+        "reset",
+        "candidate",
+    ):
+        assert label in labels, label
+    matplotlib.pyplot.close("all")
+
+
+@pytest.mark.parametrize(
+    "graph, gradients",
+    [
+        (
+            "lstm_step_graph",
+            [
+                r"$\bar c_{t-1}$",
+                r"$\bar h_{t-1}$",
+                r"$\bar x_t$",
+                r"$\bar a_t$",
+                r"$\bar f_t$",
+                r"$\bar\imath_t$",
+                r"$\bar g_t$",
+                r"$\bar o_t$",
+                r"$\bar c_t$",
+                r"$\bar c_t^{\,\mathrm{next}}$",
+                r"$\bar h_t$",
+            ],
+        ),
+        (
+            "gru_step_graph",
+            [
+                r"$\bar h_{t-1}$",
+                r"$\bar x_t$",
+                r"$\bar a^h$",
+                r"$\bar a^x$",
+                r"$\bar a^h_n$",
+                r"$\bar a^x_n$",
+                r"$\bar r_t$",
+                r"$\bar z_t$",
+                r"$\bar n_t$",
+                r"$\bar h_t$",
+            ],
+        ),
+    ],
+)
+def test_step_graphs_write_every_gradient_below_its_value(graph, gradients):
+    ax = getattr(plotting, graph)()
+    by_text = {text.get_text(): text for text in ax.texts}
+    for gradient in gradients:
+        assert gradient in by_text, gradient
+        # gradients in vermillion, values in black
+        assert matplotlib.colors.same_color(
+            by_text[gradient].get_color(), plotting.PALETTE[5]
+        )
+    assert matplotlib.colors.same_color(
+        by_text["$h_t$"].get_color(), plotting.PALETTE[7]
+    )
+    ax.figure.canvas.draw()  # every label renders
+    matplotlib.pyplot.close("all")
+
+
+def test_graph_wires_stop_at_the_outline_of_their_nodes():
+    op = (0.0, 0.0, "+", "op")  # a circle of radius 0.28
+    x, y = plotting._clip(op, (3.0, 4.0))
+    assert np.hypot(x, y) == pytest.approx(0.28 + 0.04)
+    assert (x, y) == pytest.approx((0.6 * 0.32, 0.8 * 0.32))
+    box = (1.0, 1.0, "W", "layer", 2.0)  # 2 wide, 0.62 high
+    assert plotting._clip(box, (5.0, 1.0)) == pytest.approx((2.1, 1.0))
+    assert plotting._clip(box, (1.0, -3.0)) == pytest.approx((1.0, 0.59))
+
+
+def test_gate_rows_follow_pytorchs_stacking():
+    from seqbook import recurrent
+
+    assert recurrent.gate_rows(recurrent.LSTM_GATES, "g", 5) == slice(10, 15)
+    assert recurrent.gate_rows(recurrent.GRU_GATES, "n", 3) == slice(6, 9)
+    with pytest.raises(ValueError, match="not one of"):
+        recurrent.gate_rows(recurrent.GRU_GATES, "f", 3)
+
+
+def test_forget_bias_is_set_in_every_layer_and_direction():
+    from seqbook import recurrent
+
+    torch.manual_seed(0)
+    lstm = torch.nn.LSTM(3, 4, num_layers=2, bidirectional=True)
+    before = {name: p.detach().clone() for name, p in lstm.named_parameters()}
+    assert recurrent.set_forget_bias(lstm, 1.5) is lstm
+    forget = recurrent.gate_rows(recurrent.LSTM_GATES, "f", 4)
+    for suffix in ("l0", "l0_reverse", "l1", "l1_reverse"):
+        total = getattr(lstm, f"bias_ih_{suffix}") + getattr(
+            lstm, f"bias_hh_{suffix}"
+        )
+        assert torch.all(total[forget] == 1.5)
+        for name in (f"bias_ih_{suffix}", f"bias_hh_{suffix}"):
+            changed = getattr(lstm, name) != before[name]
+            changed[forget] = False  # only the forget rows may change
+            assert not changed.any(), name
+    for name, p in lstm.named_parameters():
+        if name.startswith("weight"):
+            assert torch.equal(p, before[name])
+    # a huge update-gate bias makes a GRU cell copy its state (z = 1)
+    cell = torch.nn.GRUCell(3, 4).double()
+    recurrent.set_gate_bias(cell, recurrent.GRU_GATES, "z", 40.0)
+    h = torch.randn(2, 4, dtype=torch.float64)
+    assert torch.allclose(cell(torch.randn(2, 3, dtype=torch.float64), h), h)
+    with pytest.raises(ValueError, match="no bias"):
+        recurrent.set_forget_bias(torch.nn.LSTM(3, 4, bias=False), 1.0)
+
+
+def test_glue_writes_what_myst_nbs_glue_writes(monkeypatch):
+    from myst_nb import glue as myst_glue
+
+    from seqbook import glue as seqbook_glue
+
+    outputs = []
+
+    def record(data, raw=False, metadata=None):
+        outputs.append((data, raw, metadata))
+
+    monkeypatch.setattr(seqbook_glue, "ipython_display", record)
+    import myst_nb.ext.glue as myst_module
+
+    monkeypatch.setattr(myst_module, "ipy_display", record)
+    for value in (0.07734, 98_301, "text", [1, 2]):
+        for display in (False, True):
+            myst_glue("key", value, display=display)
+            seqbook_glue.glue("key", value, display=display)
+            assert outputs[-1] == outputs[-2], value
+    assert outputs[0][0] == {GLUE_TEXT: "0.07734"}
+    assert outputs[0][2]["scrapbook"] == {
+        "name": "key",
+        "mime_prefix": seqbook_glue.GLUE_PREFIX,
+    }
+
+
+GLUE_TEXT = "application/papermill.record/text/plain"

@@ -18,7 +18,9 @@ from publish import book_version, install_cell
 from publish.notebooks import chapter_notebook
 from student_env import run_cell_with_pip_log, student_environ
 from submissions import REPO
-from test_book import CHAPTERS
+from pages import chapters
+
+CHAPTERS = chapters()
 
 pytestmark = pytest.mark.slow
 

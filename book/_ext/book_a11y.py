@@ -13,12 +13,19 @@ changes them where they are written, for every page, present and future
   named "Toggle hidden content" by an aria-label, so a speech user saying
   what they see could not reach it (WCAG 2.5.3, axe:
   label-content-name-mismatch). Without the label it is named by its text.
+- The sidebar's expand buttons (pydata-sphinx-theme): a page with
+  sections of its own gets a ``<summary>`` that holds only a chevron icon,
+  so the button has no name (axe: summary-name). It gets a visually
+  hidden name, "Sections of <page>", in the page's language.
 - Code highlighting uses the accessible-pygments styles in both modes,
   unless the configuration names others.
 
 The theme's search and colour-mode buttons are fixed by the templates in
 book/_templates, colours by book/_static/a11y.css.
 """
+
+import html
+import re
 
 from docutils import nodes
 from myst_nb.sphinx_ import (
@@ -55,6 +62,45 @@ def visit_hidden_cell(self, node):
     _rewrite_since(self, start, ' aria-label="Toggle hidden content"', "")
 
 
+# The name of a sidebar expand button, by the book's language.
+SECTIONS_OF = {"en": "Sections of {}", "ko": "{}의 절"}
+
+# A sidebar link followed by the theme's nameless summary.
+_NAMELESS_SUMMARY = re.compile(
+    r'(<a class="[^"]*reference[^"]*"[^>]*>(?P<title>(?:(?!</a>).)*)</a>\s*'
+    r"<details[^>]*>\s*<summary>)(?=\s*<span class=\"toctree-toggle\")",
+    re.S,
+)
+
+
+def name_expand_buttons(toctree_html, language):
+    """Give every nameless sidebar expand button a visually hidden name."""
+    label = SECTIONS_OF.get(language or "en", SECTIONS_OF["en"])
+
+    def named(match):
+        title = html.unescape(re.sub(r"<[^>]+>", "", match["title"]))
+        text = html.escape(label.format(title.strip()))
+        return f'{match[1]}<span class="visually-hidden">{text}</span>'
+
+    return _NAMELESS_SUMMARY.sub(named, toctree_html)
+
+
+def wrap_toctree(app, pagename, templatename, context, doctree):
+    """Runs after the theme put generate_toctree_html into the context."""
+    generate = context.get("generate_toctree_html")
+    if generate is None or getattr(generate, "names_buttons", False):
+        return
+
+    def generate_named(*args, **kwargs):
+        toctree = generate(*args, **kwargs)
+        if not isinstance(toctree, str):  # kind="raw" gives the soup itself
+            return toctree
+        return name_expand_buttons(toctree, app.config.language)
+
+    generate_named.names_buttons = True
+    context["generate_toctree_html"] = generate_named
+
+
 def use_accessible_pygments(app, config):
     options = config.html_theme_options
     for key, style in PYGMENTS_STYLES.items():
@@ -73,4 +119,6 @@ def setup(app):
         html=(visit_hidden_cell, depart_HideCellInput),
     )
     app.connect("config-inited", use_accessible_pygments)
+    # after the theme's own handler (priority 500), which sets the function
+    app.connect("html-page-context", wrap_toctree, priority=900)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
