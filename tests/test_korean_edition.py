@@ -13,7 +13,7 @@ import pytest
 from i18n import check
 from i18n.sphinx_ext import STATUS_FILE
 
-from book_pages import toc_files
+from pages import toc_files
 from site_builds import KOREAN_LOG
 
 PAGES = toc_files()

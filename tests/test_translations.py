@@ -18,7 +18,7 @@ from i18n import check, glossary, messages_dir, notebooks
 from i18n.markdown import ROLE, is_prose, kept_spans, role_target
 from i18n.search_ko import SearchKorean, without_particle
 
-from book_pages import toc_files
+from pages import toc_files
 from submissions import REPO
 
 CATALOGS = check.catalogs()
