@@ -19,7 +19,10 @@ changed:
    or a page split in two, keeps its translation; one that moved and
    changed gets the closest old translation, fuzzy.
 5. A message without words to translate (only code, math, references)
-   is filled with itself.
+   is filled with itself, unless the memory has a translation of it:
+   a one-word title ("Summary") reads like a name (LSTM) but is
+   translated ("요약"), and one kept in English takes it at the next
+   update.
 
 A catalog whose page is gone is left in place and reported: its
 translations served the memory; delete it once they are carried over.
@@ -48,6 +51,13 @@ def entries(catalog):
 def done(message):
     """Whether a message has a translation that the build will use."""
     return bool(message.string) and not message.fuzzy
+
+
+def translated(message):
+    """Whether a message has a translation that is not the English kept
+    as it is (a message of only code or math, or a title filled with
+    itself: "Summary")."""
+    return done(message) and message.string != message.id
 
 
 def incomplete(path):
@@ -86,7 +96,7 @@ class Memory:
         for path in sorted(Path(folder).rglob("*.po")):
             catalog = load_po(str(path))
             for message in [*entries(catalog), *catalog.obsolete.values()]:
-                if done(message):
+                if translated(message):
                     self.exact.setdefault(message.id, message.string)
             for message in catalog.obsolete.values():
                 if done(message):
@@ -101,20 +111,25 @@ class Memory:
 
 
 def fill(catalog, memory):
-    """Fill the catalog's untranslated messages; how many were filled
-    from the memory, and how many of those are fuzzy."""
+    """Fill the catalog's untranslated messages, and those kept in
+    English that the memory translates; how many were filled from the
+    memory, and how many of those are fuzzy."""
     exact = fuzzy = 0
     for message in entries(catalog):
         # babel guesses format flags from braces and percent signs: none
         # of these messages is a format string (a {doc} role is not).
         message.flags -= {"python-format", "python-brace-format"}
-        if message.string:
+        known = memory.exact.get(message.id)
+        if message.string and not (message.string == message.id and known):
             continue
-        if not is_prose(message.id):
-            message.string = message.id
-        elif message.id in memory.exact:
-            message.string = memory.exact[message.id]
+        # a message kept in English ("Summary", which reads as a name)
+        # takes the translation it has elsewhere ("요약")
+        if known:
+            message.string = known
+            message.flags.discard("fuzzy")
             exact += 1
+        elif not is_prose(message.id):
+            message.string = message.id
         elif found := memory.closest(message.id):
             message.previous_id = [found[0]]
             message.string = found[1]

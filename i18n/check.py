@@ -12,7 +12,8 @@
   same math, the same code spans, link targets and substitutions; or a
   prose message whose translation is the English itself, or holds no
   Hangul. A message of only code, math, references or names (LSTM) may
-  stay as it is.
+  stay as it is, unless another catalog translates it (a one-word
+  title, "Summary", looks like a name).
 
 A {term} role may name a glossary term by any of its names, Korean ones
 included: ``{term}`은닉 상태``` and ``{term}`hidden state``` point at
@@ -122,8 +123,17 @@ def _show(spans):
     )
 
 
-def problem_of(message):
-    """The Problem of one message, or None."""
+def translated_elsewhere():
+    """{English: translation} of every message that some catalog
+    translates (the update's translation memory)."""
+    from i18n.catalogs import Memory
+
+    return Memory(messages_dir()).exact
+
+
+def problem_of(message, elsewhere=None):
+    """The Problem of one message, or None; ``elsewhere`` maps messages
+    to their translations in other catalogs."""
     if not message.string:
         return Problem("untranslated", message.id)
     if message.fuzzy:
@@ -138,13 +148,22 @@ def problem_of(message):
             reasons.append("the translation is the English itself")
         elif not HANGUL.search(message.string):
             reasons.append("the translation of a prose message has no Hangul")
+    elif message.string == message.id and (elsewhere or {}).get(message.id):
+        reasons.append(
+            f"kept in English, but translated as "
+            f"{elsewhere[message.id]!r} elsewhere (python -m i18n update "
+            "fills it in)"
+        )
     if reasons:
         return Problem("broken", message.id, "; ".join(reasons))
     return None
 
 
-def check(path):
-    """The Report of the catalog at ``path``."""
+def check(path, elsewhere=None):
+    """The Report of the catalog at ``path``; ``elsewhere``: the
+    translations of the other catalogs (default: read them)."""
+    if elsewhere is None:
+        elsewhere = translated_elsewhere()
     with open(path, "rb") as f:
         catalog = read_po(f)
     report = Report(Path(path))
@@ -152,7 +171,7 @@ def check(path):
         if not message.id:
             continue
         report.messages += 1
-        problem = problem_of(message)
+        problem = problem_of(message, elsewhere)
         if problem:
             report.problems.append(problem)
     return report
@@ -188,9 +207,10 @@ def main(argv=None):
     args = parser.parse_args(argv)
     paths = [p.resolve() for p in args.paths] or catalogs()
     waiting = pending()
+    elsewhere = translated_elsewhere()
     failed = False
     for path in paths:
-        report = check(path)
+        report = check(path, elsewhere)
         name = str(path.relative_to(messages_dir()))
         note = " (pending)" if name in waiting else ""
         text = str(report)

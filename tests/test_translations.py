@@ -23,6 +23,8 @@ from submissions import REPO
 
 CATALOGS = check.catalogs()
 PENDING = check.pending()
+# what the catalogs translate, for a title kept in English in one of them
+ELSEWHERE = check.translated_elsewhere()
 
 
 def name_of(path):
@@ -43,7 +45,7 @@ def pending_mark(name):
     ids=name_of,
 )
 def test_catalog_is_translated_and_keeps_its_markup(path):
-    report = check.check(path)
+    report = check.check(path, ELSEWHERE)
     assert not report.problems, "\n" + str(report)
 
 
@@ -115,6 +117,31 @@ def test_a_term_may_be_named_by_any_of_its_names_and_code_may_stay():
     for only_code in ("`torch.nn.RNN`", "$h_t$", "LSTM", "돈을 쓰다"):
         assert not is_prose(only_code)
         assert check.problem_of(message(only_code, only_code)) is None
+
+
+def test_a_title_kept_in_english_takes_its_translation_from_the_memory():
+    """A title ("Summary") reads like a name (LSTM): the update filled it
+    with itself; where another catalog translates it, the checker says so and
+    the update's memory fills it in."""
+    from babel.messages.catalog import Catalog
+
+    from i18n.catalogs import fill
+
+    elsewhere = {"Summary": "요약"}
+    kept = message("Summary", "Summary")
+    problem = check.problem_of(kept, elsewhere)
+    assert problem and problem.kind == "broken" and "요약" in problem.reason
+    assert check.problem_of(message("LSTM", "LSTM"), elsewhere) is None
+    catalog = Catalog(locale="ko")
+    catalog.add("Summary", "Summary")
+    catalog.add("LSTM", "")
+
+    class Memory:
+        exact = elsewhere
+
+    assert fill(catalog, Memory) == (1, 0)
+    assert catalog.get("Summary").string == "요약"
+    assert catalog.get("LSTM").string == "LSTM"
 
 
 # The glossary: the one place a term's Korean name is set.
