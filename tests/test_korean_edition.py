@@ -75,6 +75,20 @@ def test_korean_pages_show_the_outputs_of_the_one_run(built, korean, name):
         assert digest(folder / a) == digest((korean / name).parent / b)
 
 
+def pasted(text):
+    """The values that {glue:text} roles pasted into a page."""
+    return sorted(re.findall(r'class="pasted-text">([^<]*)<', text))
+
+
+@pytest.mark.parametrize("name", PAGES)
+def test_korean_pages_paste_the_values_of_the_one_run(built, korean, name):
+    """Every {glue:text} value of the English page, in the Korean one too
+    (a translated message is parsed without the page's notebook:
+    i18n.sphinx_ext.TranslatedPasteText)."""
+    _, english = built
+    assert pasted(page(korean, name)) == pasted(page(english, name))
+
+
 @pytest.mark.parametrize("name", PAGES)
 def test_korean_images_carry_korean_alt_text(korean, name):
     if f"{name}.po" in PENDING:
