@@ -29,10 +29,11 @@ translations served the memory; delete it once they are carried over.
 """
 
 import difflib
+import re
 from pathlib import Path
 
 from babel.messages.catalog import Catalog
-from babel.messages.pofile import read_po
+from babel.messages.pofile import normalize, read_po, unescape
 from sphinx_intl.catalog import dump_po, load_po, update_with_fuzzy
 
 from i18n import LANGUAGE, REPO, messages_dir
@@ -40,6 +41,7 @@ from i18n.markdown import is_prose
 
 TEMPLATES = REPO / "_build" / "gettext"
 LINE_WIDTH = 76
+QUOTED = re.compile(r'"(?:[^"\\]|\\.)*"')
 FUZZY_CUTOFF = 0.75
 
 
@@ -94,7 +96,7 @@ class Memory:
     def __init__(self, folder):
         self.exact, self.retired = {}, {}
         for path in sorted(Path(folder).rglob("*.po")):
-            catalog = load_po(str(path))
+            catalog = read(path)
             for message in [*entries(catalog), *catalog.obsolete.values()]:
                 if translated(message):
                     self.exact.setdefault(message.id, message.string)
@@ -138,12 +140,76 @@ def fill(catalog, memory):
     return exact, fuzzy
 
 
+def read(path):
+    """The catalog at ``path``, with the previous English of its fuzzy
+    messages: babel reads ``#| msgid`` lines as comments."""
+    catalog = load_po(str(path))
+    for message in [*entries(catalog), *catalog.obsolete.values()]:
+        lines = [c[1:].strip() for c in message.user_comments]
+        lines = [
+            c
+            for c, kept in zip(lines, message.user_comments)
+            if kept.startswith("|")
+        ]
+        if not lines or not lines[0].startswith("msgid "):
+            continue
+        message.user_comments = [
+            c for c in message.user_comments if not c.startswith("|")
+        ]
+        # joined with spaces: also what babel's writer wrapped as text
+        strings = QUOTED.findall(" ".join(lines)[len("msgid ") :])
+        message.previous_id = ["".join(unescape(s) for s in strings)]
+    return catalog
+
+
+def write(path, catalog):
+    """Write the catalog at ``path``, with the previous English of its
+    fuzzy messages (``#| msgid``) as gettext writes it: babel wraps that
+    comment as text, which cuts its strings (msgfmt and Poedit refuse the
+    file, and babel reads no previous English back)."""
+    for message in entries(catalog):
+        # babel guesses format flags from braces and percent signs: none
+        # of these messages is a format string (a {doc} role is not).
+        message.flags -= {"python-format", "python-brace-format"}
+    dump_po(str(path), catalog, width=LINE_WIDTH, include_previous=False)
+    previous = {
+        m.id: m.previous_id[0]
+        for m in entries(catalog)
+        if m.fuzzy and m.previous_id
+    }
+    if previous:
+        text = Path(path).read_text(encoding="utf-8")
+        blocks = [_with_previous(b, previous) for b in text.split("\n\n")]
+        Path(path).write_text("\n\n".join(blocks), encoding="utf-8")
+
+
+def _with_previous(block, previous):
+    """A message's block of a .po file, with ``#| msgid`` before its
+    msgid when ``previous`` has its previous English."""
+    lines = block.split("\n")
+    starts = [i for i, line in enumerate(lines) if line.startswith("msgid ")]
+    if not starts:
+        return block
+    first = starts[0]
+    strings = [lines[first][len("msgid ") :]]
+    for line in lines[first + 1 :]:
+        if not line.startswith('"'):
+            break
+        strings.append(line)
+    msgid = "".join(unescape(s) for s in strings)
+    if msgid not in previous:
+        return block
+    comment = f"msgid {normalize(previous[msgid], width=LINE_WIDTH)}"
+    added = ["#| " + line for line in comment.split("\n")]
+    return "\n".join(lines[:first] + added + lines[first:])
+
+
 def merge(template, target, memory):
     """Merge the template at ``template`` into the catalog at ``target``;
     a line that says what changed."""
     pot = load_po(str(template))
     if target.exists():
-        catalog = load_po(str(target))
+        catalog = read(target)
         before = {m.id: (m.string, m.fuzzy) for m in entries(catalog)}
         update_with_fuzzy(catalog, pot)
     else:
@@ -151,9 +217,11 @@ def merge(template, target, memory):
         catalog.locale = LANGUAGE
     exact, fuzzy = fill(catalog, memory)
     after = {m.id: (m.string, m.fuzzy) for m in entries(catalog)}
-    if after != before or not target.exists():
-        # an unchanged catalog is not written again (nor its date)
-        dump_po(str(target), catalog, width=LINE_WIDTH, include_previous=True)
+    fuzzy_ones = any(m.fuzzy for m in entries(catalog))
+    if after != before or not target.exists() or fuzzy_ones:
+        # an unchanged catalog is not written again (nor its date), unless
+        # its previous English may be in babel's broken form
+        write(target, catalog)
     added = len(set(after) - set(before))
     removed = len(set(before) - set(after))
     todo = sum(1 for m in entries(catalog) if not done(m))

@@ -25,9 +25,8 @@ translated, which the tests expect to be incomplete.
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from babel.messages.pofile import read_po
-
 from i18n import LOCALE, REPO, messages_dir
+from i18n.catalogs import read
 from i18n.glossary import entry_of
 from i18n.markdown import HANGUL, emphasis, is_prose, kept_spans
 
@@ -164,8 +163,7 @@ def check(path, elsewhere=None):
     translations of the other catalogs (default: read them)."""
     if elsewhere is None:
         elsewhere = translated_elsewhere()
-    with open(path, "rb") as f:
-        catalog = read_po(f)
+    catalog = read(path)
     report = Report(Path(path))
     for message in catalog:
         if not message.id:

@@ -375,3 +375,32 @@ def test_failure_page_says_its_words_in_the_notebooks_language(tmp_path):
     assert "could not be graded: <b>timeout</b>" in english
     assert "채점하지 못했습니다: <b>시간 초과 (timeout)</b>" in korean
     assert "lang='ko'" in korean and "김철수" in korean
+
+
+def test_a_fuzzy_message_keeps_its_previous_english_in_gettext_form(
+    tmp_path,
+):
+    """`#| msgid` as gettext writes it: a string per line, read back
+    (babel reads it as a comment; i18n.catalogs.read does not)."""
+    from babel.messages.catalog import Catalog
+
+    from i18n.catalogs import read, write
+
+    before = "The old English, long enough to be cut into lines: " * 3
+    catalog = Catalog(locale="ko")
+    catalog.add("The new English.", "새 번역.", flags={"fuzzy"})
+    catalog.get("The new English.").previous_id = [before]
+    catalog.add("Kept.", "유지.")
+    path = tmp_path / "page.po"
+    write(path, catalog)
+    text = path.read_text(encoding="utf-8")
+    comment = [line for line in text.splitlines() if line.startswith("#|")]
+    assert comment[0] == '#| msgid ""' and len(comment) > 2
+    assert all(line.startswith('#| "') for line in comment[1:])
+    back = read(path)
+    assert back.get("The new English.").previous_id == [before]
+    assert back.get("The new English.").fuzzy
+    assert back.get("The new English.").user_comments == []
+    assert back.get("Kept.").previous_id == []
+    write(path, back)
+    assert path.read_text(encoding="utf-8") == text
