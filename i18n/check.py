@@ -130,6 +130,11 @@ def translated_elsewhere():
     return Memory(messages_dir()).exact
 
 
+# A translator's comment (``# same in both editions``) on a message that
+# is rightly the same in Korean: a romanisation, a name.
+SAME = "same in both editions"
+
+
 def problem_of(message, elsewhere=None):
     """The Problem of one message, or None; ``elsewhere`` maps messages
     to their translations in other catalogs."""
@@ -142,7 +147,8 @@ def problem_of(message, elsewhere=None):
         )
         return Problem("fuzzy", message.id, reason)
     reasons = _differences(message.id, message.string)
-    if is_prose(message.id):
+    same = any(SAME in c for c in message.user_comments)
+    if is_prose(message.id) and not same:
         if message.string == message.id:
             reasons.append("the translation is the English itself")
         elif not HANGUL.search(message.string):

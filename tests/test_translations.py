@@ -404,3 +404,13 @@ def test_a_fuzzy_message_keeps_its_previous_english_in_gettext_form(
     assert back.get("Kept.").previous_id == []
     write(path, back)
     assert path.read_text(encoding="utf-8") == text
+
+
+def test_a_message_rightly_the_same_in_korean_says_so():
+    """A romanisation (the seq2seq chapter's syllable table) is the same in
+    both editions: kept as it is, it is broken unless a translator's
+    comment says so."""
+    plain = message("baek", "baek")
+    assert check.problem_of(plain).kind == "broken"
+    said = Message("baek", "baek", user_comments=[check.SAME])
+    assert check.problem_of(said) is None
