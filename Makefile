@@ -13,7 +13,7 @@ TORCH_INDEX ?=
 # The tests' fresh virtual environments install torch the same way.
 export TORCH_INDEX
 
-.PHONY: setup sandbox-tool book test test-fast release publish wheels grader-wheel lint benchmark clean
+.PHONY: setup sandbox-tool book test test-fast release publish wheels grader-wheel lint benchmark clean translations check-translations
 
 setup: $(STAMP) sandbox-tool
 
@@ -35,10 +35,22 @@ $(STAMP): requirements.txt constraints.txt pyproject.toml VERSION
 	@touch $(STAMP)
 	@echo "Set-up done: $(VENV) holds the course's packages."
 
+# Both editions: the English at _build/html, then the Korean at
+# _build/html/ko from the same execution cache (python -m i18n build).
 book: setup
 	SEQBOOK_PROGRESS=0 $(VENV)/bin/jupyter-book build . --builder html -W -n --keep-going
+	SEQBOOK_PROGRESS=0 $(PY) -m i18n build
 	@echo
 	@echo "The book is built. Open $(CURDIR)/_build/html/index.html"
+	@echo "(Korean edition: $(CURDIR)/_build/html/ko/index.html)"
+
+# After the English changed: the catalogs of locale/ko/LC_MESSAGES updated
+# (README, "The Korean edition"); then translate, and check.
+translations: setup
+	SEQBOOK_PROGRESS=0 $(PY) -m i18n update
+
+check-translations: setup
+	$(PY) -m i18n check --summary
 
 # Two processes: the book and its browser on one, the graded classes and
 # the fresh environments shared out (tests/conftest.py's xdist groups).
@@ -51,6 +63,7 @@ test-fast: setup
 
 release: setup
 	$(PY) -m autograder release
+	$(PY) -m i18n release
 
 # The grader's wheel (seqbook-grader) and the course library's, in dist/:
 # what an instructor installs (README, "Instructors").

@@ -1,8 +1,12 @@
 """Print the course's timings: figures, not assertions.
 
-    .venv/bin/python benchmarks/run.py [--skip-book] [--class-size N]
+    .venv/bin/python benchmarks/run.py [--skip-book | --only-book]
+                                       [--class-size N]
 
-- cold and cached build of the book (a fresh output folder, then again);
+- cold and cached build of the book, both editions (a fresh output folder,
+  then again): the English build (Jupyter Book, which runs the chapters),
+  the Korean build (python -m i18n build, from the English build's
+  execution cache), and what the Korean edition adds to a build;
 - execution of every solution notebook (nbconvert, fresh kernel);
 - grading seconds per submission with --jobs 1 and --jobs 2 on a small
   synthetic class (correct and untouched notebooks).
@@ -50,9 +54,22 @@ def book(tmp):
         "-n",
         "--keep-going",
     ]
+    korean = [sys.executable, "-m", "i18n", "build", "--path-output"]
+    korean += [str(tmp / "book")]
     cold = timed(command, cwd=REPO, env=env)
+    cold_ko = timed(korean, cwd=REPO, env=env)
     cached = timed(command, cwd=REPO, env=env)
-    print(f"book build: cold {cold:.1f} s, cached {cached:.1f} s")
+    cached_ko = timed(korean, cwd=REPO, env=env)
+    print(f"book build, English: cold {cold:.1f} s, cached {cached:.1f} s")
+    print(
+        f"book build, Korean: cold {cold_ko:.1f} s, cached {cached_ko:.1f} s"
+    )
+    print(
+        f"both editions: cold {cold + cold_ko:.1f} s, cached "
+        f"{cached + cached_ko:.1f} s; the Korean edition adds "
+        f"{cold_ko / cold:.0%} to a cold build, "
+        f"{cached_ko / cached:.0%} to a cached one"
+    )
 
 
 def solutions(tmp):
@@ -111,12 +128,17 @@ def grading(tmp, size):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--skip-book", action="store_true")
+    parser.add_argument(
+        "--only-book", action="store_true", help="the book's builds alone"
+    )
     parser.add_argument("--class-size", type=int, default=6)
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="seqbook-bench-"))
     try:
         if not args.skip_book:
             book(tmp)
+        if args.only_book:
+            return
         solutions(tmp)
         grading(tmp, args.class_size)
     finally:

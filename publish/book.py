@@ -29,6 +29,7 @@ from docutils import nodes
 from sphinx.util.docutils import SphinxDirective
 from sphinx.util.osutil import relative_uri
 
+from i18n import edition_folder
 from publish import REPO, install_cell
 from publish.config import published
 from publish.notebooks import chapter_notebook
@@ -51,6 +52,23 @@ LAUNCHERS = {
     "Binder": ("binder", "_static/images/logo_binder.svg"),
     "Colab": ("colab", "_static/images/logo_colab.png"),
 }
+# The words of {notebook-links} in each edition (i18n: the Korean one is
+# built with language = "ko" into the site's ko/ folder).
+LINK_WORDS = {
+    "en": ("Download {name}", "Open in {service}"),
+    "ko": ("{name} 내려받기", "{service}에서 열기"),
+}
+
+
+def language(app):
+    return app.config.language or "en"
+
+
+def releases(app):
+    """The folder of the releases this edition publishes: notebooks/ for
+    the English edition, notebooks/<language>/ for a translation."""
+    folder = edition_folder(language(app))
+    return REPO / "notebooks" / folder
 
 
 class notebook_links(nodes.General, nodes.Element):
@@ -93,6 +111,8 @@ def launch_links(app, path):
     where = app.seqbook_published
     if where is None:
         return []
+    # the edition's own copy, in its folder of the published tree
+    path = edition_folder(language(app)) + path
     links = [
         (name, getattr(where, attr)(path))
         for name, (attr, _) in LAUNCHERS.items()
@@ -108,16 +128,18 @@ def _link(text, url):
 
 def on_doctree_resolved(app, doctree, docname):
     """Fill the ``{notebook-links}`` placeholders for the current build."""
+    words = LINK_WORDS.get(language(app), LINK_WORDS["en"])
     for node in doctree.findall(notebook_links):
         path = node["path"]
         here = app.builder.get_target_uri(docname)
         items = nodes.bullet_list()
         download = _link(
-            f"Download {Path(path).name}", relative_uri(here, path)
+            words[0].format(name=Path(path).name), relative_uri(here, path)
         )
         items += nodes.list_item("", download)
         for name, url in launch_links(app, path):
-            items += nodes.list_item("", _link(f"Open in {name}", url))
+            text = words[1].format(service=name)
+            items += nodes.list_item("", _link(text, url))
         node.replace_self(items)
 
 
@@ -199,8 +221,9 @@ def on_finished(app, exception):
         return
     out = Path(app.outdir)
     where = app.seqbook_published
-    for source in sorted((REPO / "notebooks").glob("*/*.ipynb")):
-        target = out / source.relative_to(REPO)
+    folder = releases(app)
+    for source in sorted(folder.glob("*/*.ipynb")):
+        target = out / "notebooks" / source.relative_to(folder)
         _publish_notebook(source, target, where)
     for copy in sorted((out / "_downloads").glob("*/*.ipynb")):
         nb = json.loads(copy.read_text(encoding="utf-8"))
@@ -208,7 +231,11 @@ def on_finished(app, exception):
             nb.get("cells")
             and nb["cells"][0].get("id") == install_cell.CELL_ID
         ):
-            _publish_notebook(copy, copy, where)
+            # a chapter's copy of a release: this edition's release
+            release = folder / copy.stem / copy.name
+            _publish_notebook(
+                release if release.exists() else copy, copy, where
+            )
 
 
 def setup(app):

@@ -60,20 +60,30 @@ def notebook_table(out, where):
     ]
     # in the course's order: that of their pages in _toc.yml
     order = [Path(p).name for p in toc_pages() if "/assignments/" in p]
-    found = sorted(
-        out.glob("notebooks/*/*.ipynb"),
-        key=lambda p: (order.index(p.stem) if p.stem in order else 99, p),
-    )
-    assignments = [str(p.relative_to(out)) for p in found]
+
+    def releases(pattern):
+        found = sorted(
+            out.glob(pattern),
+            key=lambda p: (order.index(p.stem) if p.stem in order else 99, p),
+        )
+        return [str(p.relative_to(out)) for p in found]
+
     head = "| title | notebook |\n|---|---|"
     if where:
         head = "| title | notebook | Colab | Binder |\n|---|---|---|---|"
-    return (
+    tables = (
         f"Chapters:\n\n{head}\n"
         + "\n".join(_rows(out, chapters, where))
         + f"\n\nAssignments:\n\n{head}\n"
-        + "\n".join(_rows(out, assignments, where))
+        + "\n".join(_rows(out, releases("notebooks/*/*.ipynb"), where))
     )
+    korean = releases("ko/notebooks/*/*.ipynb")
+    if korean:
+        tables += (
+            f"\n\nAssignments, Korean edition (과제, 한국어판; the site's "
+            f"`ko/`):\n\n{head}\n" + "\n".join(_rows(out, korean, where))
+        )
+    return tables
 
 
 def student_readme(out, where):
@@ -89,7 +99,8 @@ course there, not this file. -->
 
 The course book's materials for readers and students, version {version}:
 
-- **The book**: {site} (the site of this tree).
+- **The book**: {site} (the site of this tree), and its Korean edition
+  (한국어판) in `ko/`: every page links to the same page in the other.
 - **Notebooks**: every chapter as a notebook (`book/`), and every
   assignment (`notebooks/<name>/<name>.ipynb`). Each opens in Colab or
   Binder from the links below, or in your own Jupyter.

@@ -20,8 +20,8 @@ from submissions import REPO
 
 CHROMIUM = Path("/usr/bin/chromium")
 APT_PACKAGES = ["chromium", "chromium-driver"]
-# Korean glyphs in the screenshots; the test does not need them.
-APT_OPTIONAL = ["fonts-noto-cjk"]
+# Korean glyphs: the Korean edition's font check needs them.
+APT_FONTS = ["fonts-noto-cjk"]
 SCREENSHOTS = REPO / "_build" / "screenshots"
 LOCAL_HOSTS = {"127.0.0.1", "localhost"}
 
@@ -55,8 +55,30 @@ def ensure_chromium():
         result = _apt_get("install", "-y", *APT_PACKAGES)
     if result.returncode != 0 or not CHROMIUM.exists():
         return None, "apt-get install chromium failed: " + result.stderr[-500:]
-    _apt_get("install", "-y", *APT_OPTIONAL)
     return CHROMIUM, ""
+
+
+def ensure_korean_font():
+    """ "" when a font with Hangul is installed (installing Debian's
+    fonts-noto-cjk when possible), else why not."""
+
+    def has_font():
+        found = subprocess.run(
+            ["fc-list", ":lang=ko", "family"], capture_output=True, text=True
+        )
+        return found.returncode == 0 and found.stdout.strip()
+
+    if shutil.which("fc-list") and has_font():
+        return ""
+    if not shutil.which("apt-get") or os.geteuid() != 0:
+        return "no Korean font and not root to apt-get install fonts-noto-cjk"
+    result = _apt_get("install", "-y", *APT_FONTS)
+    if result.returncode != 0:
+        _apt_get("update")
+        result = _apt_get("install", "-y", *APT_FONTS)
+    if result.returncode != 0 or not has_font():
+        return "apt-get install fonts-noto-cjk failed: " + result.stderr[-500:]
+    return ""
 
 
 @contextlib.contextmanager

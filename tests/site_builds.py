@@ -1,10 +1,12 @@
 """Builds of the book and of the student tree for the tests (conftest.py).
 
-``build_book`` runs Jupyter Book as ``make book`` does, with warnings as
-errors, into a folder of its own. ``build_with_address`` builds it again
-with ``repository.url`` set to another address (a copy of ``_config.yml``
-given with ``--config``), reusing the execution cache of an earlier build:
-the chapters are not run twice. ``build_tree`` runs ``python -m publish``.
+``build_book`` builds both editions as ``make book`` does, with warnings as
+errors, into a folder of its own: Jupyter Book's English build, then the
+Korean edition (``python -m i18n build``) from its execution cache.
+``build_with_address`` builds it again with ``repository.url`` set to
+another address (a copy of ``_config.yml`` given with ``--config``),
+reusing the execution cache of an earlier build: the chapters are not run
+twice. ``build_tree`` runs ``python -m publish``.
 """
 
 import os
@@ -20,14 +22,11 @@ EXAMPLE_REPOSITORY = "https://github.com/example-org/seqbook-course"
 BIN = Path(sys.executable).parent
 
 
-def build_book(out, config=None):
-    """(CompletedProcess, html folder) of a build into ``out``."""
-    env = dict(os.environ, SEQBOOK_PROGRESS="0")
-    command = [str(BIN / "jupyter-book"), "build", ".", "--path-output"]
-    command += [str(out), "--builder", "html", "-W", "-n", "--keep-going"]
-    if config is not None:
-        command += ["--config", str(config)]
-    result = subprocess.run(
+KOREAN_LOG = "\n==== python -m i18n build ====\n"
+
+
+def _run(command, env):
+    return subprocess.run(
         command,
         cwd=REPO,
         capture_output=True,
@@ -35,6 +34,27 @@ def build_book(out, config=None):
         env=env,
         timeout=1200,
     )
+
+
+def build_book(out, config=None):
+    """(CompletedProcess, html folder) of a build of both editions into
+    ``out``: one result whose output is the English build's, then
+    KOREAN_LOG and the Korean build's; its returncode is the first that
+    failed."""
+    env = dict(os.environ, SEQBOOK_PROGRESS="0")
+    command = [str(BIN / "jupyter-book"), "build", ".", "--path-output"]
+    command += [str(out), "--builder", "html", "-W", "-n", "--keep-going"]
+    korean = [sys.executable, "-m", "i18n", "build", "--path-output"]
+    korean += [str(out)]
+    if config is not None:
+        command += ["--config", str(config)]
+        korean += ["--config", str(config)]
+    result = _run(command, env)
+    if result.returncode == 0:
+        second = _run(korean, env)
+        result.returncode = second.returncode
+        result.stdout += KOREAN_LOG + second.stdout
+        result.stderr += KOREAN_LOG + second.stderr
     return result, Path(out) / "_build" / "html"
 
 

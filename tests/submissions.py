@@ -53,3 +53,18 @@ def make_submission(assignment, dest, replace=None, solved=True, edit=None):
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(nb, indent=1), encoding="utf-8")
     return path
+
+
+def make_korean_submission(assignment, dest, solved=True):
+    """make_submission from the Korean release
+    (notebooks/ko/<assignment>/<assignment>.ipynb): the same notebook with
+    the Korean release's markdown; return its path."""
+    path = make_submission(assignment, dest, solved=solved)
+    korean = REPO / "notebooks" / "ko" / assignment / f"{assignment}.ipynb"
+    cells = json.loads(korean.read_text(encoding="utf-8"))["cells"]
+    nb = json.loads(path.read_text(encoding="utf-8"))
+    for cell, translated in zip(nb["cells"], cells, strict=True):
+        if cell["cell_type"] == "markdown":
+            cell["source"] = translated["source"]
+    path.write_text(json.dumps(nb, indent=1), encoding="utf-8")
+    return path

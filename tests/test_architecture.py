@@ -143,6 +143,8 @@ def test_the_parent_and_the_worker_share_only_what_a_job_needs():
         "autograder.course",
         "autograder.notebooks",
         "autograder.job",
+        # the feedback pages' words in the notebook's language (data)
+        "autograder.language",
     }
 
 

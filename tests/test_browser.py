@@ -7,9 +7,18 @@ math rendered by MathJax, every image loaded, every internal link and anchor
 resolving, search finding "LSTM", and the theme switch toggling light and
 dark. A screenshot of every page lands in _build/screenshots/<page>.png.
 
+The Korean edition (ko/, built by `make book` too) gets the same checks,
+page by page, and its own: Korean text is drawn in a Korean font (the
+font Chromium reports for a Korean paragraph, through the DevTools
+protocol's CSS.getPlatformFontsForNode; the test installs Debian's
+fonts-noto-cjk as it does chromium), and a search for a Korean term as a
+reader types it (은닉 상태, 기울기 소실, with a particle too) finds the
+chapter that introduces it. Its screenshots land in _build/screenshots/ko/.
+
 Accessibility: axe-core (from the PyPI package axe-playwright-python) finds
 no violation of WCAG 2.1 A or AA on any of those pages, in light and in dark
-mode, with every collapsed part opened too.
+mode (the Korean pages, the English ones' elements with other text, in light
+mode), with every collapsed part opened too.
 
 Chromium comes from Debian (`chromium`, `chromium-driver`); when it is
 missing and we are root with apt-get, the test installs it. Playwright
@@ -35,6 +44,7 @@ from browsing import (
     SCREENSHOTS,
     axe_options,
     describe,
+    ensure_korean_font,
     launched,
 )
 
@@ -73,6 +83,9 @@ def site(built):
 
 @pytest.fixture(scope="module")
 def browser():
+    reason = ensure_korean_font()
+    if reason:
+        pytest.skip(reason)
     with launched() as chromium:
         yield chromium
 
@@ -92,6 +105,7 @@ class Visit:
         self.mathjax_containers = 0
         self.raw_math = []
         self.images = []
+        self.fonts = None  # Korean pages: the fonts of a Korean paragraph
 
 
 # Visible text of the page's article, without code (where a "$$" may be
@@ -129,6 +143,36 @@ def wait_for_math(page):
         )
         page.evaluate("() => MathJax.startup.promise.then(() => true)")
     return math_nodes
+
+
+# The first paragraph of the article with Hangul in it, marked for the
+# DevTools protocol; false when there is none.
+MARK_KOREAN = """() => {
+  const found = [...document.querySelectorAll('article p')]
+      .find(p => /[\uac00-\ud7a3]{4}/.test(p.textContent));
+  if (found) found.setAttribute('data-korean-probe', '');
+  return !!found;
+}"""
+
+
+def korean_fonts(page):
+    """[(family, glyphs)] Chromium used for a Korean paragraph's text, or
+    None when the page has no Korean paragraph."""
+    if not page.evaluate(MARK_KOREAN):
+        return None
+    cdp = page.context.new_cdp_session(page)
+    try:
+        cdp.send("DOM.enable")
+        cdp.send("CSS.enable")
+        root = cdp.send("DOM.getDocument", {"depth": 0})["root"]["nodeId"]
+        node = cdp.send(
+            "DOM.querySelector",
+            {"nodeId": root, "selector": "[data-korean-probe]"},
+        )["nodeId"]
+        fonts = cdp.send("CSS.getPlatformFontsForNode", {"nodeId": node})
+    finally:
+        cdp.detach()
+    return [(f["familyName"], f["glyphCount"]) for f in fonts["fonts"]]
 
 
 def visit(page, name, url, screenshot):
@@ -172,8 +216,10 @@ def visit(page, name, url, screenshot):
             "a[href]", "links => links.map(a => a.href)"
         )
         page.wait_for_load_state("networkidle")
+        if name.startswith(KOREAN):
+            record.fonts = korean_fonts(page)
         if screenshot:
-            SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+            screenshot.parent.mkdir(parents=True, exist_ok=True)
             page.screenshot(path=str(screenshot), full_page=True)
     finally:
         page.remove_listener("console", on_console)
@@ -201,29 +247,39 @@ def offline_page(browser, **options):
     return context, page
 
 
+PAGES = toc_files()
+# The Korean edition's pages: the same, in the site's folder ko/.
+KOREAN = "ko/"
+KOREAN_PAGES = [KOREAN + name for name in PAGES]
+ALL_PAGES = PAGES + KOREAN_PAGES
+
+
+def screenshot_path(name):
+    """_build/screenshots/<page>.png, and ko/<page>.png for Korean."""
+    folder = SCREENSHOTS / KOREAN if name.startswith(KOREAN) else SCREENSHOTS
+    return folder / f"{name.split('/')[-1]}.png"
+
+
 @pytest.fixture(scope="module")
 def visits(browser, site):
-    """Every page of the table of contents, opened once: name -> Visit."""
+    """Every page of the table of contents in both editions, opened once:
+    name (ko/<page> for Korean) -> Visit."""
     context, page = offline_page(browser)
     records = {}
-    for name in toc_files():
-        stem = name.split("/")[-1]
+    for name in ALL_PAGES:
         records[name] = visit(
-            page, name, site + f"{name}.html", SCREENSHOTS / f"{stem}.png"
+            page, name, site + f"{name}.html", screenshot_path(name)
         )
     context.close()
     return records
 
 
-PAGES = toc_files()
-
-
-@pytest.mark.parametrize("name", PAGES)
+@pytest.mark.parametrize("name", ALL_PAGES)
 def test_no_console_errors(visits, name):
     assert not visits[name].console_errors, visits[name].console_errors
 
 
-@pytest.mark.parametrize("name", PAGES)
+@pytest.mark.parametrize("name", ALL_PAGES)
 def test_no_request_leaves_localhost(visits, name):
     record = visits[name]
     assert not record.outside_requests, record.outside_requests
@@ -231,7 +287,7 @@ def test_no_request_leaves_localhost(visits, name):
     assert not record.bad_responses, record.bad_responses
 
 
-@pytest.mark.parametrize("name", PAGES)
+@pytest.mark.parametrize("name", ALL_PAGES)
 def test_math_is_rendered(visits, name):
     record = visits[name]
     if record.math_nodes:
@@ -247,7 +303,7 @@ def test_mathjax_comes_from_the_site(visits):
     assert pages_with_math, "no page has math"
 
 
-@pytest.mark.parametrize("name", PAGES)
+@pytest.mark.parametrize("name", ALL_PAGES)
 def test_every_image_loads_and_has_alt_text(visits, name):
     for image in visits[name].images:
         assert image["complete"] and image["width"] > 0, image["src"]
@@ -282,7 +338,7 @@ def fetch(url):
     return status, frozenset(parser.ids)
 
 
-@pytest.mark.parametrize("name", PAGES)
+@pytest.mark.parametrize("name", ALL_PAGES)
 def test_internal_links_resolve(visits, site, name):
     broken = []
     for link in sorted(set(visits[name].links)):
@@ -325,6 +381,67 @@ def test_search_finds_lstm(browser, site):
     assert not errors, errors
 
 
+# Fonts that draw Hangul: Debian's Noto CJK (its KR face, or the CJK font
+# that carries Hangul too), Nanum, and those of macOS and Windows.
+KOREAN_FONT = re.compile(
+    r"Noto Sans CJK|Noto Serif CJK|Noto Sans KR|Nanum|Malgun|Apple SD Gothic"
+)
+
+
+@pytest.mark.parametrize("name", KOREAN_PAGES)
+def test_korean_text_is_drawn_in_a_korean_font(visits, name):
+    fonts = visits[name].fonts
+    assert fonts, f"{name}: no Korean paragraph found"
+    korean = [(family, n) for family, n in fonts if KOREAN_FONT.search(family)]
+    assert korean, f"{name}: Korean drawn with {fonts}"
+    most = max(fonts, key=lambda font: font[1])
+    assert KOREAN_FONT.search(most[0]), f"{name}: most glyphs from {most}"
+
+
+def search_results(browser, url):
+    """(titles of the results, console errors) of a search page."""
+    context = browser.new_context()
+    page = context.new_page()
+    page.set_default_timeout(120_000)
+    errors = []
+    page.on("console", lambda m: m.type == "error" and errors.append(m.text))
+    page.goto(url, wait_until="load")
+    page.wait_for_function(SEARCH_DONE, timeout=30_000)
+    titles = page.locator("ul.search li").all_inner_texts()
+    return page, context, titles, errors
+
+
+def korean_title(built, name):
+    """The <h1> of a page of the built Korean edition."""
+    _, html = built
+    text = (html / f"{KOREAN}{name}.html").read_text(encoding="utf-8")
+    heading = re.search(r"<h1[^>]*>(.*?)</h1>", text, re.S)[1]
+    return re.sub(r"<[^>]+>", "", heading).replace("#", "").strip()
+
+
+@pytest.mark.parametrize(
+    "query, chapter",
+    [
+        ("은닉 상태", "book/sequence_data"),
+        ("은닉 상태를", "book/sequence_data"),
+        ("기울기 소실", "book/bptt"),
+        ("기울기 소실이", "book/bptt"),
+    ],
+)
+def test_korean_search_finds_the_chapter_of_a_term(
+    browser, site, built, query, chapter
+):
+    url = site + KOREAN + "search.html?q=" + quote(query)
+    page, context, titles, errors = search_results(browser, url)
+    shot = SCREENSHOTS / KOREAN / f"search-{query.replace(' ', '_')}.png"
+    shot.parent.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(shot), full_page=True)
+    context.close()
+    title = korean_title(built, chapter)
+    assert any(title in found for found in titles), (title, titles)
+    assert not errors, errors
+
+
 def test_theme_switch_toggles_light_and_dark(browser, site):
     context = browser.new_context()
     page = context.new_page()
@@ -348,7 +465,16 @@ def test_theme_switch_toggles_light_and_dark(browser, site):
 # other one, so a style that follows the system instead of the reader's
 # choice is caught as well.
 MODES = {"light": "dark", "dark": "light"}
-AXE_PAGES = [*PAGES, "search"]
+AXE_PAGES = [*ALL_PAGES, "search", KOREAN + "search"]
+# The Korean pages are the English pages' elements and colours with other
+# text (and a Korean font): they are audited in light mode only, the
+# English ones in both modes (an axe run costs seconds per page).
+AXE_RUNS = [
+    (mode, name)
+    for mode in MODES
+    for name in AXE_PAGES
+    if mode == "light" or not name.startswith(KOREAN)
+]
 SEARCH_QUERY = "search.html?q=LSTM"
 
 # What a collapsed part shows: its title or summary. They are audited
@@ -424,27 +550,27 @@ def audit(page, url, axe, options):
 
 @pytest.fixture(scope="module")
 def audits(browser, site):
-    """axe on every page and the search page, in light and dark mode:
+    """axe on every page and the search page, in the modes of AXE_RUNS:
     (mode, name) -> Audit."""
     from axe_playwright_python.sync_playwright import Axe
 
     axe = Axe()
     options = axe_options(axe, browser)
-    urls = {name: site + f"{name}.html" for name in PAGES}
+    urls = {name: site + f"{name}.html" for name in ALL_PAGES}
     urls["search"] = site + SEARCH_QUERY
+    urls[KOREAN + "search"] = site + KOREAN + SEARCH_QUERY
     results = {}
     for mode, system in MODES.items():
         context, page = offline_page(browser, color_scheme=system)
         page.goto(urls[PAGES[0]], wait_until="load")
         choose_mode(page, mode)
-        for name in AXE_PAGES:
+        for name in [n for m, n in AXE_RUNS if m == mode]:
             results[mode, name] = audit(page, urls[name], axe, options)
         context.close()
     return results
 
 
-@pytest.mark.parametrize("mode", MODES)
-@pytest.mark.parametrize("name", AXE_PAGES)
+@pytest.mark.parametrize("mode, name", AXE_RUNS)
 def test_no_accessibility_violations(audits, name, mode):
     """WCAG 2.1 AA as axe checks it: no violation of any impact."""
     result = audits[mode, name]

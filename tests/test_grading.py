@@ -21,7 +21,12 @@ from autograder import course
 from autograder.notebooks import graded_cells
 from hidden import unit_cells
 from mutants import MUTANTS
-from submissions import REPO, make_submission, solution_sources
+from submissions import (
+    REPO,
+    make_korean_submission,
+    make_submission,
+    solution_sources,
+)
 
 
 def max_score(name):
@@ -217,6 +222,10 @@ def grade_class(name, tmp_root):
     subs = root / "submitted"
     make_submission(name, subs / "solution")
     make_submission(name, subs / "untouched", solved=False)
+    # the Korean release, filled in the same way (tests below); its code
+    # cells are the English release's (test_translations.py), so an
+    # untouched Korean release would only run the untouched English again
+    make_korean_submission(name, subs / "solution_ko")
     for mutant, grade_id, old, new, *_ in graded_mutants(name):
         make_submission(
             name,
@@ -330,6 +339,37 @@ def test_untouched_release_scores_zero(graded):
     row = graded["rows"]["untouched"]
     assert row["status"] == "graded"
     assert float(row["score"]) == 0
+
+
+def test_korean_release_scores_exactly_what_the_english_one_does(graded):
+    """The Korean release (notebooks/ko/), filled in the same way, gets the
+    same points in every test cell, and full marks."""
+    en, ko = graded["rows"]["solution"], graded["rows"]["solution_ko"]
+    same = {k: v for k, v in en.items() if k != "student_id"}
+    assert {k: v for k, v in ko.items() if k != "student_id"} == same
+    assert ko["status"] == "graded"
+    assert float(ko["score"]) == float(ko["max_score"]) > 0
+
+
+def test_feedback_pages_speak_the_notebooks_language(graded):
+    """nbgrader's page for a Korean notebook says its own words in Korean;
+    the English notebook's page stays English."""
+    from autograder import language
+
+    english = (graded["feedback"] / "solution.html").read_text("utf-8")
+    korean = (graded["feedback"] / "solution_ko.html").read_text("utf-8")
+    korean_release = json.loads(
+        (REPO / "notebooks" / "ko" / graded["name"])
+        .joinpath(f"{graded['name']}.ipynb")
+        .read_text("utf-8")
+    )
+    assert "(Score: " in english and "Test cell" in english
+    if language.of_notebook(korean_release) != "ko":
+        assert "(Score: " in korean  # its markdown is not translated yet
+        return
+    assert '<html lang="ko">' in korean
+    assert "(점수: " in korean and "테스트 셀" in korean
+    assert "(Score: " not in korean and "Test cell" not in korean
 
 
 MUTANT_CASES = [

@@ -115,11 +115,7 @@ class Ledger:
 
     def _failure_page(self, record):
         outputs.failure_page(
-            self.page_of(record["student_id"]),
-            record["student_id"],
-            self.assignment.name,
-            record["status"],
-            record.get("detail", ""),
+            self.page_of(record["student_id"]), record, self.assignment.name
         )
 
     def finish(self, submission, outcome):

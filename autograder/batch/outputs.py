@@ -12,6 +12,8 @@ import os
 import shutil
 from pathlib import Path
 
+from autograder.language import failure_words
+
 FIXED_COLUMNS = ["student_id", "assignment", "score", "max_score", "status"]
 
 
@@ -36,17 +38,26 @@ def write_grades(out, rows, cell_names):
     write_csv_atomic(out, FIXED_COLUMNS + list(cell_names), rows)
 
 
-def failure_page(path, student, assignment, status, detail):
-    """A feedback page for a submission that could not be graded."""
+def failure_page(path, record, assignment):
+    """A feedback page for a submission that could not be graded, in the
+    language of its notebook where that is known (``record["language"]``,
+    :mod:`autograder.language`)."""
+    lang = record.get("language") or "en"
+    words = failure_words(lang)
+    student, status = record["student_id"], record["status"]
+    shown = words["statuses"].get(status, "")
+    shown = f"{shown} ({status})" if shown else status
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(
-        "<!DOCTYPE html>\n<html><head><meta charset='utf-8'>"
+        f"<!DOCTYPE html>\n<html lang='{html.escape(lang)}'><head>"
+        "<meta charset='utf-8'>"
         f"<title>{html.escape(assignment)}: {html.escape(student)}</title>"
         "</head><body>"
-        f"<h1>Assignment {html.escape(assignment)}</h1>"
-        f"<p>Student: {html.escape(student)}</p>"
-        f"<p>Your submission could not be graded: <b>{html.escape(status)}</b>"
-        f" ({html.escape(detail)}). Score: 0.</p></body></html>\n",
+        f"<h1>{words['assignment']} {html.escape(assignment)}</h1>"
+        f"<p>{words['student']}: {html.escape(student)}</p>"
+        f"<p>{words['failed']}: <b>{html.escape(shown)}</b>"
+        f" ({html.escape(record.get('detail', ''))}). "
+        f"{words['score']}: 0.</p></body></html>\n",
         encoding="utf-8",
     )
 

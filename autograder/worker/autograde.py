@@ -13,10 +13,9 @@ import contextlib
 import io
 import json
 import os
-import shutil
 from pathlib import Path
 
-from autograder import course
+from autograder import course, language
 from autograder.job import LIMITS_SUFFIX
 from autograder.judge.protocol import ENV
 from autograder.judge.server import Judge
@@ -104,6 +103,7 @@ def grade_submission(job):
         "failures": failures,
         "autograded": str(staged.autograded),
         "hits": watch.hits,
+        "language": _language(staged),
     }
 
 
@@ -115,6 +115,15 @@ def _failures(staged, points):
     return {k: v for k, v in failed.items() if not points.get(k)}
 
 
+def _language(staged):
+    """The language of the graded notebook: its feedback page's."""
+    try:
+        notebook = json.loads(staged.autograded.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return "en"
+    return language.of_notebook(notebook)
+
+
 def _feedback(api, staged, job):
     """The feedback page, without hidden tests, where the job wants it."""
     verdicts.sanitize_for_feedback(staged.autograded)
@@ -124,5 +133,7 @@ def _feedback(api, staged, job):
         return None
     target = Path(job.feedback)
     target.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copy(staged.feedback, target)
+    page = staged.feedback.read_text(encoding="utf-8")
+    page = language.localise(page, _language(staged))
+    target.write_text(page, encoding="utf-8")
     return str(target)
