@@ -25,10 +25,11 @@ SLOW_FIXTURES = {
 # `make test` runs the suite on two processes (pytest-xdist, --dist
 # loadgroup). A session fixture is made once per process that needs it, so
 # the tests of one costly fixture go to the same process (a group): the
-# accessibility audits; the other visits of the browser; the book with a published address and its tree;
-# the student's fresh environment; each graded class (one per assignment of
-# the parametrised `graded`). The book itself and the student's
-# environment are made once for both processes (`shared`).
+# accessibility audits; the browser's other visits; the book with a
+# published address and its tree; the student's fresh environment; each
+# graded class (one per assignment of the parametrised `graded`). The book
+# itself and the student's environment are made once for both processes
+# (`shared`).
 GROUPS = {
     "axe": {"audits"},
     "browser": {"site", "browser", "visits"},
