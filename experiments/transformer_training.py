@@ -62,7 +62,10 @@ FULL = {
     # the data, batches and model of experiments/transformer.py
     "data": TRANSFORMER["data"],
     "batch_size": TRANSFORMER["batch_size"],
-    "epochs": 12,
+    # six epochs, one seed: what the session that made the record could
+    # afford on a shared machine (three seeds of twelve epochs, the
+    # intended run, take about 30 minutes of one idle core)
+    "epochs": 6,
     "max_len": TRANSFORMER["max_len"],
     "max_grad_norm": TRANSFORMER["max_grad_norm"],
     "model": {
@@ -78,7 +81,7 @@ FULL = {
         )
     },
     # the paper's optimiser and schedule (its warm-up of 4,000 of 100,000
-    # steps scaled to this run's 2,500 steps)
+    # steps scaled to this run's 750 steps)
     "betas": [0.9, 0.98],
     "eps": 1e-9,
     "warmup_steps": 250,
@@ -97,7 +100,7 @@ FULL = {
             "smoothing": False,
         },
     },
-    "seeds": [0, 1, 2],
+    "seeds": [0],
     "valid_sentences": 300,
     "loss_every": 5,
     # test sentences whose greedy decoding is recorded step by step (by the
