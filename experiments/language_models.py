@@ -14,7 +14,7 @@ split as the RNN chapter splits it (the first 90 % to train on, the last
   al., 2018, 2019): two pre-norm layers with causal self-attention, a
   context of 64 characters, the output layer tied to the embedding;
 
-each with about 61,000 parameters, several seeds, the same random windows
+each with about 61,000 parameters, the settings' seeds, the same random windows
 of the training text in the same order, Adam and gradient clipping
 (``seqbook.training.train_char_model``), and early stopping on the
 held-out text: a model's result is its lowest held-out loss, and its

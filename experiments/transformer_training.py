@@ -21,7 +21,7 @@ changes one thing at a time:
   (``norm_first``), which Xiong et al. (2020) found to train without one;
 - ``no_smoothing``: the recipe without label smoothing.
 
-Each variant is trained with several seeds. After every epoch the script
+Each variant is trained with the settings' seeds. After every epoch the script
 measures the teacher-forced cross-entropy of the validation split
 (without smoothing) and the exact match of greedy translations of its
 first ``valid_sentences`` sentences; at the end, the exact match of the
