@@ -51,15 +51,26 @@ def grade_options(args):
         workdir=args.workdir,
         progress=not args.quiet,
         regrade=args.regrade,
+        scheduler=args.scheduler,
     )
 
 
 def cmd_grade(args):
-    from autograder.batch import GraderBusy, Interrupted, grade_class
+    from autograder.batch import (
+        ClusterUnavailable,
+        GraderBusy,
+        Interrupted,
+        grade_class,
+    )
 
     try:
         grade_class(grade_options(args))
-    except (ValueError, FileNotFoundError, GraderBusy) as error:
+    except (
+        ValueError,
+        FileNotFoundError,
+        GraderBusy,
+        ClusterUnavailable,
+    ) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     except Interrupted as stop:
@@ -157,6 +168,14 @@ def _grade_parser(sub):
         type=int,
         default=1,
         help="submissions graded at once (default 1)",
+    )
+    grade.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        default=None,
+        help="grade on the workers of the Dask cluster whose scheduler is "
+        "at ADDRESS (e.g. tcp://10.0.0.5:8786) instead of --jobs worker "
+        "processes here; results, journal and pages stay here",
     )
     for flag, kind, default, text in LIMIT_FLAGS:
         grade.add_argument(flag, type=kind, default=default, help=text)

@@ -20,6 +20,8 @@ class GradeOptions:
       ``./solutions``); workdir: nbgrader's course folder and the run
       folders (default ``.autograder/`` beside the CSV)
     - progress: a progress bar and a summary; regrade: ignore the journal
+    - scheduler: the address of a Dask scheduler whose workers grade
+      (``--scheduler``; ``jobs`` then does not apply), or None
     """
 
     assignment: str
@@ -32,6 +34,7 @@ class GradeOptions:
     workdir: Path | None = None
     progress: bool = True
     regrade: bool = False
+    scheduler: str | None = None
 
     @property
     def feedback(self):
