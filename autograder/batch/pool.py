@@ -29,7 +29,7 @@ from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from pathlib import Path
 
 from autograder import course
-from autograder.job import MEMORY_ERROR, format_size
+from autograder.job import MEMORY_ERROR, descendants, format_size
 
 
 class JobPool(abc.ABC):
@@ -159,21 +159,6 @@ _DEATH_SHIM = (
     "    os._exit(1)\n"
     "os.execv(sys.executable, [sys.executable] + sys.argv[2:])\n"
 )
-
-
-def descendants(pid):
-    """pids of every process below ``pid`` (Linux /proc), deepest last."""
-    found, todo = [], [pid]
-    while todo:
-        parent = todo.pop()
-        for children in Path(f"/proc/{parent}/task").glob("*/children"):
-            try:
-                kids = [int(k) for k in children.read_text().split()]
-            except (OSError, ValueError):
-                continue
-            found += kids
-            todo += kids
-    return found
 
 
 class WorkerProcess:

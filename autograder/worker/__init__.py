@@ -12,6 +12,8 @@ notebook by killing this process group.
 - ``box``: the kernel's box and how its kernel is launched (sandboxed
   where the machine allows, by ``sandbox``).
 - ``limits``: the kernel's memory limit and output cap.
+- ``leftovers``: what a submission leaves (processes, files) goes
+  before the next one starts.
 - ``verdicts``: the judge's verdicts in the gradebook; the feedback
   without hidden tests.
 """

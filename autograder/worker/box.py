@@ -15,6 +15,7 @@ and the environment take.
 """
 
 import contextlib
+import itertools
 import json
 import os
 import shutil
@@ -25,7 +26,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from autograder import course
+from autograder.job import descendants
 from autograder.judge import KERNEL_SIDE
+from autograder.worker import leftovers
 
 BOX_PREFIX = "seqbook-sbx-"
 SANDBOX_ENV = "SEQBOOK_SANDBOX"
@@ -64,13 +67,17 @@ def sandbox_available():
 @contextlib.contextmanager
 def kernel_launch(job):
     """A box for ``job``'s kernel and the environment that starts the
-    kernel in it (sandboxed where possible); removed afterwards."""
+    kernel in it (sandboxed where possible); removed afterwards, with
+    every process the kernel started and, sandboxed, every file its user
+    left in the shared temporary folders (:mod:`.leftovers`)."""
     remove_stale_boxes()
+    before = descendants(os.getpid())
     box = _make_box()
     sandboxed = job.sandbox and sandbox_available()
     saved = {k: os.environ.get(k) for k in (SANDBOX_ENV, "JUPYTER_PATH")}
+    uid = next_kernel_uid() if sandboxed else None
     if sandboxed:
-        _sandbox_box(box, job)
+        _sandbox_box(box, job, uid)
     try:
         yield Launch(
             box=box,
@@ -80,7 +87,20 @@ def kernel_launch(job):
         )
     finally:
         _restore(saved)
+        leftovers.end_processes(keep=before)
+        if uid is not None:
+            leftovers.remove_files(uid)
         shutil.rmtree(box, ignore_errors=True)
+
+
+_KERNELS = itertools.count()
+
+
+def next_kernel_uid():
+    """A user id for the next sandboxed kernel of this worker: its own
+    (4 in turn per worker), so that what one kernel leaves is known by
+    its owner and no two kernels alive at once share one."""
+    return 200000 + (os.getpid() % 100000) * 4 + next(_KERNELS) % 4
 
 
 def _make_box():
@@ -92,10 +112,10 @@ def _make_box():
     return box
 
 
-def _sandbox_box(box, job):
-    """Give the box to the kernel's own user, copy the kernel side of the
-    judge into it and point the python3 kernelspec at the launcher."""
-    uid = 100000 + os.getpid() % 50000
+def _sandbox_box(box, job, uid):
+    """Give the box to the kernel's own user ``uid``, copy the kernel
+    side of the judge into it and point the python3 kernelspec at the
+    launcher."""
     # The box is the kernel's own: another kernel (another user) cannot
     # read its connection file; root (nbgrader, the judge) still can.
     for path in [box, *box.rglob("*")]:

@@ -16,6 +16,7 @@ from pathlib import Path
 from autograder import course
 from autograder.job import Job
 from autograder.worker.autograde import grade_submission
+from autograder.worker.leftovers import adopt_orphans
 from autograder.worker.limits import limit_kernels, limits_outcome
 from autograder.worker.staging import Stage
 
@@ -43,6 +44,9 @@ def serve(done_fd, lines=None):
     import nbgrader.apps  # noqa: F401  (the slow import, done once)
 
     course.quiet_nbgrader()
+    # What a kernel starts and detaches stays below this process, where
+    # the end of its submission finds it (worker.leftovers).
+    adopt_orphans()
     for line in sys.stdin if lines is None else lines:
         if not line.strip():
             continue
