@@ -3,9 +3,10 @@
 The steps, in order: :func:`~autograder.worker.staging.stage` the work
 folder; open the kernel's box (:func:`~autograder.worker.box.kernel_launch`)
 and start the judge listening in it; ``nbgrader autograde`` runs the
-notebook; the judge's verdicts overrule nbgrader where they differ
-(:mod:`autograder.worker.verdicts`); the feedback page is made from the
-notebook without its hidden tests.
+notebook; the box goes, and the next submission's kernel starts ahead
+(:func:`~autograder.worker.box.start_ahead`); the judge's verdicts
+overrule nbgrader where they differ (:mod:`autograder.worker.verdicts`);
+the feedback page is made from the notebook without its hidden tests.
 """
 
 import contextlib
@@ -18,7 +19,7 @@ from autograder import course
 from autograder.judge.protocol import ENV
 from autograder.judge.server import Judge
 from autograder.worker import verdicts
-from autograder.worker.box import kernel_launch
+from autograder.worker.box import kernel_launch, start_ahead
 from autograder.worker.staging import stage
 
 
@@ -65,6 +66,9 @@ def grade_submission(job):
             result = api.autograde(
                 job.assignment, job.student, force=True, create=True
             )
+    # This kernel and all it left are gone: the next one boots while
+    # this submission's verdicts and page are made.
+    start_ahead(job)
     if not result["success"] or not staged.autograded.exists():
         return verdicts.failed_run(
             result.get("log", "") + str(result.get("error", ""))

@@ -16,6 +16,7 @@ from pathlib import Path
 from autograder import course
 from autograder.job import Job
 from autograder.worker.autograde import grade_submission
+from autograder.worker.box import discard_ahead, use_kernels_ahead
 from autograder.worker.leftovers import adopt_orphans
 from autograder.worker.limits import limit_kernels, limits_outcome
 from autograder.worker.staging import Stage
@@ -24,6 +25,7 @@ from autograder.worker.staging import Stage
 def run_job(job):
     """Grade one job and write its result file; never raises."""
     try:
+        use_kernels_ahead()  # before the limits, which bound them too
         limit_kernels(job.limits)
         outcome = grade_submission(job)
         autograded = Stage(
@@ -52,6 +54,7 @@ def serve(done_fd, lines=None):
             continue
         run_job(Job.from_json(line))
         os.write(done_fd, b"done\n")
+    discard_ahead()
     return 0
 
 
