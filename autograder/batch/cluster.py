@@ -100,6 +100,7 @@ class DaskPool(JobPool):
         self.flying = {}  # future -> job
         self.done = as_completed(with_results=True)
         self.now, self.lock = {}, threading.Lock()
+        self.waiting = set()  # the students of the jobs on the cluster
         self.arrived = []  # outcomes collected when the pool closed
         self.closed = False
         self.sized = 0.0
@@ -110,10 +111,11 @@ class DaskPool(JobPool):
         if not isinstance(message, dict) or message.get("run") != self.run:
             return
         with self.lock:
-            if message.get("state") == "start":
-                self.now[message["student"]] = message["name"]
+            student = message.get("student")
+            if message.get("state") == "start" and student in self.waiting:
+                self.now[student] = message["name"]
             else:
-                self.now.pop(message["student"], None)
+                self.now.pop(student, None)
 
     def _capacity(self):
         """Jobs on the cluster at once: four per worker thread, at least
@@ -148,6 +150,8 @@ class DaskPool(JobPool):
                 pure=False,
             )
             self.flying[future] = job
+            with self.lock:
+                self.waiting.add(job.student)
             self.done.add(future)
 
     def completed(self, timeout):
@@ -157,6 +161,11 @@ class DaskPool(JobPool):
         deadline = time.monotonic() + timeout
         while not self.done.has_ready() and time.monotonic() < deadline:
             time.sleep(min(0.05, max(0.0, deadline - time.monotonic())))
+        if self.client.status == "closed":  # the scheduler is gone for good
+            raise ClusterUnavailable(
+                "lost the Dask scheduler; what was graded is in the journal: "
+                "run the same command again to grade the rest"
+            )
         results = self._collect()
         self._feed()
         return results
@@ -169,6 +178,7 @@ class DaskPool(JobPool):
                 continue
             with self.lock:
                 self.now.pop(job.student, None)
+                self.waiting.discard(job.student)
             outcome = self._outcome(job, future, result)
             if outcome is not None:
                 results.append((job, outcome))
@@ -214,6 +224,7 @@ class DaskPool(JobPool):
             if self.flying:
                 self.client.cancel(list(self.flying), force=True)
                 self.client.run(remote.abort, self.run, on_error="ignore")
+            self.client.cancel([self.course], force=True)
             self.client.unsubscribe_topic(remote.TOPIC)
         except Exception:  # a scheduler gone already: nothing to stop
             pass
