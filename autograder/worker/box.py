@@ -100,6 +100,9 @@ def kernel_launch(job):
 
 def _prepare(job):
     """A fresh box for a kernel of ``job``, and how to start it there."""
+    # The pages' folder exists before the kernel starts, so that it is
+    # hidden from a kernel started ahead of the first page.
+    Path(job.feedback).parent.mkdir(parents=True, exist_ok=True)
     box = _make_box()
     sandboxed = job.sandbox and sandbox_available()
     uid = next_kernel_uid() if sandboxed else None
