@@ -98,7 +98,9 @@ class DaskPool(JobPool):
         self.window = window
         self.backlog = collections.deque()
         self.flying = {}  # future -> job
-        self.done = as_completed(with_results=True)
+        self.done = as_completed(
+            loop=client.loop, with_results=True, raise_errors=False
+        )
         self.now, self.lock = {}, threading.Lock()
         self.waiting = set()  # the students of the jobs on the cluster
         self.arrived = []  # outcomes collected when the pool closed
