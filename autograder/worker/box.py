@@ -131,9 +131,11 @@ def _pid(manager):
 def _remove(launch, keep=()):
     """The kernel of ``launch``, what it left, and its box go."""
     leftovers.end_processes(keep=keep)
-    if launch.manager is not None:
+    if launch.manager is not None:  # its connection file, its sockets
+        from nbclient.util import run_sync
+
         with contextlib.suppress(Exception):
-            launch.manager.cleanup_resources()
+            run_sync(launch.manager.cleanup_resources)()
     if launch.uid is not None:
         leftovers.remove_files(launch.uid)
     shutil.rmtree(launch.box, ignore_errors=True)
