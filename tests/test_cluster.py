@@ -20,11 +20,13 @@ from pathlib import Path
 
 import pytest
 
+from autograder import course
+from autograder.batch import remote
+from autograder.job import Job, Limits
 from clusters import LocalCluster
 from mutants import MUTANTS
 from submissions import REPO, make_submission, solution_sources
 
-pytestmark = pytest.mark.slow
 CELL_TIMEOUT = "30"
 
 
@@ -105,6 +107,7 @@ def local_and_cluster(tmp_path_factory):
     return root, local, remote
 
 
+@pytest.mark.slow
 def test_the_cluster_gives_the_rows_of_local_grading(local_and_cluster):
     root, local, remote = local_and_cluster
     assert local.returncode == 0, local.stderr
@@ -139,6 +142,7 @@ def test_the_cluster_gives_the_rows_of_local_grading(local_and_cluster):
     )
 
 
+@pytest.mark.slow
 def test_the_cluster_gives_the_feedback_of_local_grading(local_and_cluster):
     root, _, _ = local_and_cluster
     here = root / "local" / "feedback" / "rnn"
@@ -151,6 +155,7 @@ def test_the_cluster_gives_the_feedback_of_local_grading(local_and_cluster):
     assert "ignores the bias b" in page_text(there / "no_bias.html")
 
 
+@pytest.mark.slow
 def test_the_journal_says_where_results_came_from(local_and_cluster):
     root, _, _ = local_and_cluster
     journal = root / "remote" / "rnn.details.jsonl"
@@ -164,6 +169,7 @@ def test_the_journal_says_where_results_came_from(local_and_cluster):
             assert Path(record["feedback"]).is_relative_to(root / "remote")
 
 
+@pytest.mark.slow
 def test_a_killed_worker_loses_nothing(tmp_path):
     subs = tmp_path / "submitted"
     for i in range(3):
@@ -193,6 +199,7 @@ def test_a_killed_worker_loses_nothing(tmp_path):
     assert len(journal) == len(rows)
 
 
+@pytest.mark.slow
 def test_a_wrong_scheduler_address_is_a_clear_error(tmp_path):
     subs = make_class(tmp_path / "submitted")
     result = grader(
@@ -203,3 +210,53 @@ def test_a_wrong_scheduler_address_is_a_clear_error(tmp_path):
         result.stderr
     )
     assert "Traceback" not in result.stderr
+
+
+def test_a_job_lands_in_the_dask_workers_own_folder(tmp_path):
+    """On the worker, every file of a job is in its grading folder, which
+    the sandbox hides whole from the kernel; the limits travel as set."""
+    job = Job(
+        assignment="rnn",
+        student="s0007",
+        student_name="Zoë",
+        notebook="/class/run/inputs/s0007.ipynb",
+        workdir="/class/run/work/s0007",
+        result="/class/run/work/s0007.result.json",
+        master_db="/class/course/gradebook.db",
+        source="/class/solutions",
+        feedback="/class/grades/feedback/rnn/Zoë.html",
+        limits=Limits(cell_timeout=7, memory_limit=2**30),
+        out="/class/grades/rnn.csv",
+        submissions="/class/submitted",
+    )
+    base = tmp_path / "seqbook-grader"
+    folder = base / "runs" / "run1" / "ab12"
+    local = remote._local_job(job, folder, base / "courses" / "k")
+    paths = [
+        local.notebook,
+        local.workdir,
+        local.result,
+        local.master_db,
+        local.source,
+        local.feedback,
+    ]
+    assert all(Path(p).is_relative_to(base) for p in paths), paths
+    assert local.submissions == str(base)
+    assert local.out == ""
+    assert (local.student, local.student_name) == ("s0007", "Zoë")
+    assert local.limits == job.limits
+
+
+def test_the_course_travels_whole_and_is_checked(tmp_path):
+    master = tmp_path / "gradebook.db"
+    master.write_bytes(b"the master gradebook")
+    course_ = remote.Course.read("rnn", course.SOLUTIONS, master)
+    far = remote._Far(tmp_path / "worker")
+    root = far.course(course_)
+    source = course.source_path("rnn", course.SOLUTIONS).read_bytes()
+    assert (root / "source" / "rnn" / "rnn.ipynb").read_bytes() == source
+    assert (root / "gradebook.db").read_bytes() == b"the master gradebook"
+    assert far.course(course_) == root  # made once
+    damaged = remote.Course("rnn", "0" * 64, source, b"")
+    with pytest.raises(ValueError, match="damaged"):
+        far.course(damaged)
