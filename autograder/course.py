@@ -75,6 +75,9 @@ def nbgrader_config(root, cell_timeout=60, kernel_ipc=None, source=None):
     c.Execute.execute_retries = 0
     # A timed-out cell is interrupted and marked failed; grading goes on.
     c.Execute.raise_on_iopub_timeout = False
+    # A graded kernel has nothing to save: it is killed at the end rather
+    # than asked to shut down and waited for.
+    c.Execute.shutdown_kernel = "immediate"
     c.ClearSolutions.code_stub = {
         "python": "# YOUR CODE HERE\nraise NotImplementedError()"
     }
