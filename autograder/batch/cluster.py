@@ -20,6 +20,7 @@ that a class of thousands does not sit in the scheduler's memory.
 """
 
 import collections
+import logging
 import threading
 import time
 import uuid
@@ -44,6 +45,8 @@ def connect(address, timeout=20):
             "grading on a Dask cluster needs the package distributed: "
             "pip install 'seqbook-grader[dask]'"
         ) from None
+    # Dask's own log would run through the progress bar: its errors only.
+    logging.getLogger("distributed").setLevel(logging.ERROR)
     try:
         client = Client(address, timeout=timeout, set_as_default=False)
     except (OSError, TimeoutError, ValueError) as error:

@@ -21,6 +21,7 @@ one folder per job, removed once its outcome is read.
 import hashlib
 import os
 import shutil
+import sys
 import tempfile
 import threading
 from dataclasses import dataclass
@@ -214,4 +215,4 @@ def abort(run):
 
 def probe():
     """What the command checks of a worker before it sends any job."""
-    return {"checks": checks_digest(), "python": os.sys.version.split()[0]}
+    return {"checks": checks_digest(), "python": sys.version.split()[0]}
