@@ -40,6 +40,7 @@ from autograder.job import descendants
 from autograder.judge import KERNEL_SIDE
 from autograder.judge.protocol import ENV as JUDGE_ENV
 from autograder.worker import leftovers
+from autograder.worker.limits import bound_memory
 
 BOX_PREFIX = "seqbook-sbx-"
 SANDBOX_ENV = "SEQBOOK_SANDBOX"
@@ -151,7 +152,8 @@ HISTORY = "--HistoryManager.hist_file=:memory:"  # as nbclient starts it
 def _fit(job, launch):
     """What a kernel started in ``launch``'s box for ``job`` depends on."""
     hidden = hidden_paths(job, launch.box) if launch.sandboxed else []
-    return (job.sandbox and sandbox_available(), tuple(hidden))
+    sandboxed = job.sandbox and sandbox_available()
+    return (sandboxed, tuple(hidden), job.limits.memory_limit)
 
 
 def start_ahead(job):
@@ -160,7 +162,7 @@ def start_ahead(job):
     discard_ahead()
     launch = _prepare(job)
     try:
-        manager = _start_kernel(launch)
+        manager = _start_kernel(launch, job.limits.memory_limit)
     except Exception:  # the next job starts its own, as before
         _remove(launch)
         return
@@ -168,7 +170,7 @@ def start_ahead(job):
     _AHEAD.update(launch=launch, fit=_fit(job, launch))
 
 
-def _start_kernel(launch):
+def _start_kernel(launch, limit):
     from jupyter_client.manager import AsyncKernelManager
     from nbclient.util import run_sync
 
@@ -185,6 +187,8 @@ def _start_kernel(launch):
             cwd=str(launch.box / "work"),
             env={**os.environ, **environment},
         )
+        bound_memory(_pid(manager), limit)
+        manager.grader_memory_limit = limit
     finally:
         _restore(saved)
     return manager

@@ -40,12 +40,10 @@ def limit_kernels(limits):
 
     async def start_limited(self, **kwargs):
         await start(self, **kwargs)
-        import resource
-
         limit = _LIMITS["memory"]
-        pid = getattr(getattr(self.km, "provisioner", None), "pid", None)
-        if limit and pid and hasattr(resource, "prlimit"):
-            resource.prlimit(pid, resource.RLIMIT_DATA, (limit, limit))
+        if getattr(self.km, "grader_memory_limit", None) != limit:
+            pid = getattr(getattr(self.km, "provisioner", None), "pid", None)
+            bound_memory(pid, limit)
 
     def output_capped(self, outs, msg, display_id, cell_index):
         if _LIMITS["output"]:
@@ -60,6 +58,18 @@ def limit_kernels(limits):
     # made from the original coroutine: make it again.
     NotebookClient.start_new_kernel = run_sync(start_limited)
     NotebookClient.output = output_capped
+
+
+def bound_memory(pid, limit):
+    """Set the RLIMIT_DATA of the kernel process ``pid`` (0: no limit),
+    right after it starts: before the sandbox drops root for the
+    kernel's own user, whose limits this process may then not change.
+    A kernel started ahead (:func:`autograder.worker.box.start_ahead`) is
+    bounded so when it starts, and its manager says with which limit."""
+    import resource
+
+    if limit and pid and hasattr(resource, "prlimit"):
+        resource.prlimit(pid, resource.RLIMIT_DATA, (limit, limit))
 
 
 def cap_output(msg, cap, used, cell_index):
