@@ -45,8 +45,13 @@ import tempfile
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(REPO), str(REPO / "tests")]
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+# Not this folder (which Python puts first): its packaging.py would hide
+# the `packaging` that nbgrader's imports need.
+sys.path[:] = [str(REPO), str(REPO / "tests")] + [
+    p for p in sys.path if Path(p or ".").resolve() != HERE
+]
 
 from autograder import course  # noqa: E402
 from mutants import MUTANTS  # noqa: E402
