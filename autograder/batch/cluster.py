@@ -5,7 +5,8 @@ workers are Dask workers anywhere (``dask worker``, dask-jobqueue on
 Slurm, the Kubernetes operator). As Dask means it, the client keeps the
 state and the workers only compute: each job goes out as one task
 (``Client.submit``) with the notebook's bytes, each outcome comes back
-as it completes (``as_completed``) with its feedback page's bytes, and
+as it completes (``as_completed``) with the bytes of its feedback page
+(and of its autograded notebook, for ``--course``), and
 the parent records it exactly as a local outcome (journal, CSV, pages,
 progress). A worker lost in the middle of a job is the scheduler's
 business: it gives the job to another worker. Interrupted, the pool
@@ -209,6 +210,14 @@ class DaskPool(JobPool):
             page.parent.mkdir(parents=True, exist_ok=True)
             page.write_bytes(result["feedback"])
             outcome["feedback"] = str(page)
+        outcome.pop("autograded", None)  # a path on the Dask worker
+        if result.get("autograded") is not None:
+            kept = Path(job.result).with_name(
+                f"{job.student}.autograded.ipynb"
+            )
+            kept.parent.mkdir(parents=True, exist_ok=True)
+            kept.write_bytes(result["autograded"])
+            outcome["autograded"] = str(kept)
         return outcome
 
     def outstanding(self):

@@ -12,10 +12,12 @@ Nothing is shared with the command's machine but what travels with the
 task: the job, the notebook's bytes, and the course (:class:`Course`: the
 assignment's source notebook and master gradebook, one task that every
 job depends on, fetched once per worker and kept on its disk). What
-comes back is the outcome, the feedback page's bytes and the digest of
-this worker's checks, which the command compares with its own. Every
-file lives in this worker's own folder (Dask's ``local_directory``),
-one folder per job, removed once its outcome is read.
+comes back is the outcome, the bytes of the feedback page and of the
+autograded notebook (which ``--course`` puts into the instructor's
+course), and the digest of this worker's checks, which the command
+compares with its own. Every file lives in this worker's own folder
+(Dask's ``local_directory``), one folder per job, removed once its
+outcome is read.
 """
 
 import hashlib
@@ -200,11 +202,24 @@ def grade(parcel, course_):
     finally:
         far.give_back(handle)
         _event("end", parcel)
-    page = None
-    if outcome and outcome.get("feedback"):
-        page = Path(local.feedback).read_bytes()
+    page = _bytes(outcome, "feedback")
+    autograded = _bytes(outcome, "autograded")
     shutil.rmtree(folder, ignore_errors=True)
-    return {"outcome": outcome, "feedback": page, "checks": checks_digest()}
+    return {
+        "outcome": outcome,
+        "feedback": page,
+        "autograded": autograded,
+        "checks": checks_digest(),
+    }
+
+
+def _bytes(outcome, key):
+    """The bytes of the file ``outcome[key]`` names on this worker (the
+    feedback page; the autograded notebook, which ``--course`` keeps)."""
+    path = (outcome or {}).get(key)
+    if path and Path(path).is_file():
+        return Path(path).read_bytes()
+    return None
 
 
 def abort(run):
