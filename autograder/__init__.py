@@ -3,8 +3,12 @@
 ``python -m autograder release`` generates the student notebooks in
 ``notebooks/`` from the sources in ``solutions/``;
 ``python -m autograder grade ASSIGNMENT SUBMISSIONS_DIR --out CSV`` grades a
-class. Three processes, each with a package of its own, and a line
-between them that the layout shows:
+class (``--course DIR``: an instructor's nbgrader course, into its
+gradebook); ``report`` says what the class got wrong
+(:mod:`autograder.report`); ``gradebook`` writes what an LMS imports
+(:mod:`autograder.gradebook`, :mod:`autograder.lms`). Three processes,
+each with a package of its own, and a line between them that the layout
+shows:
 
 - the parent, :mod:`autograder.batch`: intake of the submitted files,
   the journal, the job pool, the CSV, the feedback pages, the summary;
@@ -16,6 +20,11 @@ between them that the layout shows:
 - the student's kernel, which gets the kernel side of
   :mod:`autograder.judge` and nothing else; the judge's side runs the
   checks of :mod:`autograder.checks` in the worker and gives the verdicts.
+
+:mod:`autograder.native` puts the worker's guarantees (the box, the
+judge, the limits, the verdicts) into nbgrader's own ``autograde`` and
+``generate_feedback``, as steps of their pipelines that an instructor's
+``nbgrader_config.py`` names; there, nbgrader's process is the worker.
 
 :mod:`autograder.course` says where the course's files live and how
 nbgrader sees them; :mod:`autograder.notebooks` reads the source

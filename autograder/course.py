@@ -70,11 +70,8 @@ def nbgrader_config(root, cell_timeout=60, kernel_ipc=None, source=None):
     c.CourseDirectory.course_id = "sequence-models"
     # Our own checks say what is wrong; nbgrader's default solution-cell
     # checks are kept.
-    c.Execute.timeout = cell_timeout
-    c.Execute.interrupt_on_timeout = True
-    c.Execute.execute_retries = 0
-    # A timed-out cell is interrupted and marked failed; grading goes on.
-    c.Execute.raise_on_iopub_timeout = False
+    for name, value in execute_settings(cell_timeout).items():
+        setattr(c.Execute, name, value)
     # A graded kernel has nothing to save: it is killed at the end rather
     # than asked to shut down and waited for.
     c.Execute.shutdown_kernel = "immediate"
@@ -83,6 +80,18 @@ def nbgrader_config(root, cell_timeout=60, kernel_ipc=None, source=None):
     }
     c.Exchange.root = str(Path(root) / "exchange")
     return c
+
+
+def execute_settings(cell_timeout=60):
+    """nbgrader's ``Execute`` settings of every grading run, ours and
+    nbgrader's own ``autograde`` (:mod:`autograder.native`)."""
+    return {
+        "timeout": cell_timeout,
+        "interrupt_on_timeout": True,
+        "execute_retries": 0,
+        # A timed-out cell is interrupted and marked failed; grading goes on.
+        "raise_on_iopub_timeout": False,
+    }
 
 
 def quiet_nbgrader():

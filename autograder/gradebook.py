@@ -1,15 +1,17 @@
 """The combined gradebook for an LMS: ``python -m autograder gradebook``.
 
-Reads the grade CSVs of several assignments (as ``grade`` writes them)
-and writes one row per student: ``student_id``, one column per
-assignment in course order (its score; empty when the student has no row
-for it) and ``total``. The max scores go to ``<out stem>.max.csv``.
+Reads the grade CSVs of several assignments (as ``grade`` writes them).
+The generic format has one row per student: ``student_id``, one column
+per assignment in course order (its score; empty when the student has no
+row for it) and ``total``; the max scores go to ``<out stem>.max.csv``.
+Canvas' and Moodle's import formats, with a roster of the LMS's
+identities, are :mod:`autograder.lms`'s.
 """
 
 import csv
 from pathlib import Path
 
-from autograder import course
+from autograder import course, lms
 from autograder.batch.outputs import FIXED_COLUMNS, write_csv_atomic
 
 
@@ -49,20 +51,26 @@ def _number(x):
     return f"{x:g}"
 
 
-def gradebook(csv_paths, out, max_row=False):
+def course_order(names):
+    """Assignment names in the course's order (others after, by name)."""
+    order = course.ORDER
+    return sorted(
+        names, key=lambda n: (order.index(n) if n in order else 99, n)
+    )
+
+
+def gradebook(csv_paths, out, max_row=False, extra_students=()):
     """Combine per-assignment grade CSVs into one LMS-ready gradebook.
 
-    ``out`` gets one row per student; with ``max_row``, a first row whose
-    student_id is ``max_score`` holds the max scores (Canvas' "Points
-    Possible" row), which always go to ``<out stem>.max.csv``
-    (``assignment,max_score``, ending with ``total``). Returns (rows,
-    max_scores).
+    ``out`` gets one row per student (and one with empty cells for each
+    of ``extra_students`` without grades, e.g. from a roster); with
+    ``max_row``, a first row whose student_id is ``max_score`` holds the
+    max scores (Canvas' "Points Possible" row), which always go to ``<out
+    stem>.max.csv`` (``assignment,max_score``, ending with ``total``).
+    Returns (rows, max_scores).
     """
     scores, maxima = read_grades(csv_paths)
-    order = course.ORDER
-    names = sorted(
-        maxima, key=lambda n: (order.index(n) if n in order else 99, n)
-    )
+    names = course_order(maxima)
     rows = []
     for student in sorted(scores):
         own = scores[student]
@@ -71,6 +79,9 @@ def gradebook(csv_paths, out, max_row=False):
             row[name] = _number(own[name]) if name in own else ""
         row["total"] = _number(sum(own.values()))
         rows.append(row)
+    for student in extra_students:
+        if student not in scores:
+            rows.append({"student_id": student, **{n: "" for n in names}})
     total_max = sum(maxima[n] for n in names)
     top = {n: _number(maxima[n]) for n in names}
     first = [{"student_id": "max_score", **top, "total": _number(total_max)}]
@@ -84,3 +95,23 @@ def gradebook(csv_paths, out, max_row=False):
         + [["total", _number(total_max)]],
     )
     return rows, {**{n: maxima[n] for n in names}, "total": total_max}
+
+
+def write_gradebook(csv_paths, out, options):
+    """The gradebook in ``options.fmt`` (:class:`~autograder.lms.
+    LmsOptions`): (students written, max scores, the roster's
+    :class:`~autograder.lms.Matching` or None)."""
+    if options.fmt == "generic":
+        matching = None
+        extra = ()
+        if options.roster is not None:
+            roster, _ = lms.read_roster(options.roster)
+            matching = lms.match(read_grades(csv_paths)[0], roster)
+            extra = matching.no_grades
+        rows, maxima = gradebook(csv_paths, out, options.max_row, extra)
+        return len(rows), maxima, matching
+    scores, maxima = read_grades(csv_paths)
+    names = course_order(maxima)
+    matching = lms.write_lms(names, scores, maxima, out, options)
+    total = sum(maxima[n] for n in names)
+    return len(matching.roster), {**maxima, "total": total}, matching

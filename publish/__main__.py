@@ -2,6 +2,7 @@
 
 python -m publish [--html _build/html] [--out _publish]
 python -m publish --install-cells      # after changing VERSION
+python -m publish --check-cells        # after changing a test cell
 python -m publish --print-repository   # for the workflow
 """
 
@@ -9,7 +10,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from publish import REPO, install_cell, wheels
+from publish import REPO, check_cell, install_cell, wheels
 from publish.config import CONFIG, from_config
 from publish.tree import build_tree
 
@@ -28,6 +29,12 @@ def main(argv=None):
         "--install-cells",
         action="store_true",
         help="write the install cell into every solution notebook "
+        "(then run make release)",
+    )
+    parser.add_argument(
+        "--check-cells",
+        action="store_true",
+        help="write the self-check cell last into every solution notebook "
         "(then run make release)",
     )
     parser.add_argument(
@@ -55,6 +62,10 @@ def main(argv=None):
         return 0
     if args.install_cells:
         for path in install_cell.write_into_solutions():
+            print(f"wrote {path.relative_to(REPO)}")
+        return 0
+    if args.check_cells:
+        for path in check_cell.write_into_solutions():
             print(f"wrote {path.relative_to(REPO)}")
         return 0
     built = build_tree(args.html, args.out, args.config)

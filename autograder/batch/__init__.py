@@ -16,7 +16,9 @@ flows:
    takes their outcomes back;
 4. ``ledger`` and ``outputs``: every outcome is appended to the journal
    (flushed and fsync'ed) the moment it is known, and the CSV is
-   rewritten atomically; pages for what could not be graded;
+   rewritten atomically; pages for what could not be graded; with
+   ``--course``, ``course_book`` puts it into the instructor's nbgrader
+   course (its gradebook, ``autograded/``);
 5. ``summary``: counts, scores, the slowest, what went wrong.
 
 Nothing is lost: Ctrl-C (or SIGTERM) stops the workers and their kernels,
@@ -34,6 +36,7 @@ from pathlib import Path
 from autograder import course
 from autograder.batch import cluster, dispatch, intake, journal, session
 from autograder.batch.cluster import ClusterUnavailable
+from autograder.batch.course_book import CourseBook
 from autograder.batch.ledger import Assignment, Ledger
 from autograder.batch.options import GradeOptions
 from autograder.batch.pool import local_pool
@@ -121,11 +124,15 @@ def _grade_with(options, received, master_db, make_pool):
         if options.regrade
         else journal.read_journal(options.journal, options.assignment)
     )
+    sink = None
+    if options.course:
+        sink = CourseBook(options.course, options.assignment, options.regrade)
     ledger = Ledger(
         Assignment.read(options.assignment, options.source),
         options,
         students,
         journal.Journal(options.journal),
+        sink,
     )
     run = None
     try:
@@ -202,7 +209,9 @@ def _job(options, found, key, run, master_db):
         feedback=str((options.feedback / f"{found.student}.html").resolve()),
         limits=options.limits,
         out=str(Path(options.out).resolve()),
-        submissions=str(Path(options.submissions).resolve()),
+        # What the sandbox hides for the class's files: with --course, the
+        # whole course (its sources, gradebook, submissions).
+        submissions=str(Path(options.course or options.submissions).resolve()),
     )
 
 

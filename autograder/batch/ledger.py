@@ -3,7 +3,9 @@
 Every state of a batch lives here, in the parent (the workers only
 compute): the record of each student, reused from the journal or just
 graded, its CSV row and its feedback page. :meth:`Ledger.finish` records
-one outcome the moment it is known: the journal line first, then the CSV.
+one outcome the moment it is known: the journal line first, then the CSV
+(with ``--course``, the course's gradebook even before the journal, so
+that a journalled result is always in the gradebook).
 """
 
 import datetime
@@ -12,6 +14,10 @@ from dataclasses import dataclass
 
 from autograder import notebooks
 from autograder.batch import journal, outputs
+
+# Outcome keys that name files of the run, gone once it ends: never
+# journalled.
+TRANSIENT = {"autograded"}
 
 
 @dataclass(frozen=True)
@@ -50,11 +56,14 @@ def run_id():
 class Ledger:
     """Rows and records of one assignment's class, by student id."""
 
-    def __init__(self, assignment, options, students, log):
+    def __init__(self, assignment, options, students, log, sink=None):
         self.assignment = assignment  # an Assignment
         self.options = options
         self.students = students  # ids, in CSV order
         self.log = log  # the Journal
+        # With --course: the instructor's nbgrader course (a CourseBook),
+        # which gets every result before the journal does.
+        self.sink = sink
         self.run = run_id()
         self.rows, self.records = {}, {}
         self.fresh, self.reused = [], []
@@ -91,6 +100,8 @@ class Ledger:
         """Take a journalled record as this run's; False when its
         feedback page is gone (the submission is graded again)."""
         student = record["student_id"]
+        if self.sink is not None and not self.sink.holds(record):
+            return False
         page = self.page_of(student)
         if record.get("feedback"):
             if not outputs.restore_page(page, record["feedback"]):
@@ -114,6 +125,8 @@ class Ledger:
     def finish(self, submission, outcome):
         """Record the outcome of ``submission`` (journal, row, page, CSV)."""
         record = self.record(submission, outcome)
+        if self.sink is not None:
+            record.update(self.sink.finish(record, outcome))
         if not record["feedback"]:
             self._failure_page(record)
         self.log.append(record)
@@ -142,7 +155,8 @@ class Ledger:
             "run": self.run,
         }
         for key, value in outcome.items():  # e.g. the judge's notes
-            record.setdefault(key, value)
+            if key not in TRANSIENT:
+                record.setdefault(key, value)
         return record
 
     def ordered(self):

@@ -34,6 +34,12 @@ def print_summary(ledger):
     print(
         f"grades: {ledger.options.out}\nfeedback: {ledger.options.feedback}/"
     )
+    if ledger.sink is not None:
+        print(
+            f"course: {ledger.sink.coursedir.root} (gradebook "
+            f"{ledger.sink.shown_url}); nbgrader's feedback: "
+            f"nbgrader generate_feedback {ledger.assignment.name}"
+        )
 
 
 def _slowest(ordered, fresh):

@@ -6,11 +6,14 @@ and start the judge listening in it; ``nbgrader autograde`` runs the
 notebook; the box goes, and the next submission's kernel starts ahead
 (:func:`~autograder.worker.box.start_ahead`); the judge's verdicts
 overrule nbgrader where they differ (:mod:`autograder.worker.verdicts`);
-the feedback page is made from the notebook without its hidden tests.
+the message of every failed test is kept for the journal; the feedback
+page is made from the notebook without its hidden tests, which is the
+autograded notebook the outcome names.
 """
 
 import contextlib
 import io
+import json
 import os
 import shutil
 from pathlib import Path
@@ -75,6 +78,7 @@ def grade_submission(job):
         )
     overruled = verdicts.apply_verdicts(staged, judge.verdicts)
     points = verdicts.scores(staged)
+    failures = _failures(staged, points)
     status, detail = "graded", ""
     if verdicts.timed_out(staged.autograded):
         status = "timeout"
@@ -85,7 +89,17 @@ def grade_submission(job):
         "cells": points,
         "feedback": _feedback(api, staged, job),
         "overruled": overruled,
+        "failures": failures,
+        "autograded": str(staged.autograded),
     }
+
+
+def _failures(staged, points):
+    """grade_id -> message of every test that earned nothing (for the
+    journal and the class's report)."""
+    nb = json.loads(staged.autograded.read_text(encoding="utf-8"))
+    failed = verdicts.failed_tests(nb["cells"])
+    return {k: v for k, v in failed.items() if not points.get(k)}
 
 
 def _feedback(api, staged, job):
