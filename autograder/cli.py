@@ -51,6 +51,7 @@ def grade_options(args):
         workdir=args.workdir,
         progress=not args.quiet,
         regrade=args.regrade,
+        scheduler=args.scheduler,
         course=args.course.resolve() if args.course else None,
         require_sandbox=args.require_sandbox,
     )
@@ -77,12 +78,23 @@ def _grade_paths(args):
 
 
 def cmd_grade(args):
-    from autograder.batch import GraderBusy, Interrupted, NoSandbox
-    from autograder.batch import grade_class
+    from autograder.batch import (
+        ClusterUnavailable,
+        GraderBusy,
+        Interrupted,
+        NoSandbox,
+        grade_class,
+    )
 
     try:
         grade_class(grade_options(args))
-    except (ValueError, FileNotFoundError, GraderBusy, NoSandbox) as error:
+    except (
+        ValueError,
+        FileNotFoundError,
+        GraderBusy,
+        NoSandbox,
+        ClusterUnavailable,
+    ) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     except Interrupted as stop:
@@ -279,6 +291,7 @@ def _grade_parser(sub):
         help="an nbgrader course folder: grade its submitted/ into its "
         "gradebook (db_url) and autograded/, as nbgrader autograde does",
     )
+    _where_flags(grade)
     for flag, kind, default, text in LIMIT_FLAGS:
         grade.add_argument(flag, type=kind, default=default, help=text)
     grade.add_argument(
@@ -301,13 +314,7 @@ def _grade_parser(sub):
 
 
 def _run_flags(grade):
-    """How ``grade`` runs: where, how many at once, again, how strictly."""
-    grade.add_argument(
-        "--jobs",
-        type=int,
-        default=1,
-        help="submissions graded at once (default 1)",
-    )
+    """How ``grade`` runs: again, how strictly, how loudly."""
     grade.add_argument(
         "--regrade",
         action="store_true",
@@ -323,6 +330,24 @@ def _run_flags(grade):
     )
     grade.add_argument(
         "--quiet", action="store_true", help="no progress bar or summary"
+    )
+
+
+def _where_flags(grade):
+    """Where ``grade`` grades: --jobs processes here, or --scheduler."""
+    grade.add_argument(
+        "--jobs",
+        type=int,
+        default=1,
+        help="submissions graded at once (default 1)",
+    )
+    grade.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        default=None,
+        help="grade on the workers of the Dask cluster whose scheduler is "
+        "at ADDRESS (e.g. tcp://10.0.0.5:8786) instead of --jobs worker "
+        "processes here; results, journal and pages stay here",
     )
 
 

@@ -72,6 +72,9 @@ def nbgrader_config(root, cell_timeout=60, kernel_ipc=None, source=None):
     # checks are kept.
     for name, value in execute_settings(cell_timeout).items():
         setattr(c.Execute, name, value)
+    # A graded kernel has nothing to save: it is killed at the end rather
+    # than asked to shut down and waited for.
+    c.Execute.shutdown_kernel = "immediate"
     c.ClearSolutions.code_stub = {
         "python": "# YOUR CODE HERE\nraise NotImplementedError()"
     }

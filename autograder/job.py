@@ -4,13 +4,15 @@ The parent's batch (:mod:`autograder.batch`) and the worker process
 (:mod:`autograder.worker`) import nothing of each other; a :class:`Job`
 goes one way (one JSON line on the worker's stdin) and an outcome comes
 back (a JSON dict: ``status``, ``detail``, the points of each cell, the
-feedback page, the judge's notes).
+feedback page, the judge's notes). Both sides also find the processes
+below one of theirs the same way (:func:`descendants`).
 """
 
 import dataclasses
 import json
 import re
 from dataclasses import dataclass
+from pathlib import Path
 
 MB = 2**20
 
@@ -141,3 +143,18 @@ def parse_size(text):
         raise ValueError(f"not a size: {text!r} (e.g. 4G, 500M)")
     scale = {"": 1, "k": 2**10, "m": 2**20, "g": 2**30, "t": 2**40}
     return int(float(match.group(1)) * scale[match.group(2)])
+
+
+def descendants(pid):
+    """pids of every process below ``pid`` (Linux /proc), deepest last."""
+    found, todo = [], [pid]
+    while todo:
+        parent = todo.pop()
+        for children in Path(f"/proc/{parent}/task").glob("*/children"):
+            try:
+                kids = [int(k) for k in children.read_text().split()]
+            except (OSError, ValueError):
+                continue
+            found += kids
+            todo += kids
+    return found

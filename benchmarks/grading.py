@@ -1,28 +1,43 @@
-"""Our grader against plain nbgrader on one synthetic class: figures.
+"""Our grader against plain nbgrader, on every assignment; the fixed cost
+of one submission. Figures, not assertions.
 
-    .venv/bin/python benchmarks/grading.py [ASSIGNMENT] [--students N]
+    .venv/bin/python benchmarks/grading.py [ASSIGNMENT ...] [--students N]
 
-Builds a class of N submissions (default 40) of ASSIGNMENT (default rnn):
-a third correct, a third partly wrong (the mutants of tests/mutants.py, in
-turn) and a third broken (the untouched release, a cell that raises, a
-syntax error). Then grades it three times and prints the seconds per
-submission of each:
+For each assignment (default: all six), a synthetic class of N
+submissions (default 9): a third correct, a third partly wrong (the
+mutants of tests/mutants.py, in turn) and a third broken (the untouched
+release, a cell that raises, a syntax error). It is graded three times:
 
 - ``python -m autograder grade --jobs 1`` and ``--jobs 2`` (each into a
-  fresh CSV, so nothing is reused from a journal);
+  fresh CSV, so nothing is reused from a journal; the master gradebook,
+  which plain nbgrader makes before its clock starts too, is made first
+  by a run on one submission);
 - plain serial ``nbgrader autograde ASSIGNMENT`` over every student at
   once, in a course folder of its own made with the same configuration
   (``autograder.course.nbgrader_config``); its hidden checks run in the
   kernel, as they do when a notebook is run by hand.
 
-It ends with the ratios and whether the scores agree, student by student
-and test cell by test cell. Slow at its default size (plain nbgrader alone
-takes about a minute per ten rnn submissions on two cores): use
-``--students 6`` for a quick look.
+It prints the seconds per submission of each, the ratios (the aim:
+``--jobs 2`` at least 3 times plain serial nbgrader) and whether the
+scores agree, student by student and test cell by test cell.
+
+Then the fixed cost of one submission: an assignment whose cells do
+nothing (``noop``: six solution cells and six test cells of ``pass``) is
+graded at ``--jobs 1`` for classes of ``--noop-small`` and
+``--noop-large`` submissions; the difference per added submission is
+the grader's cost of one submission, which is set against the plain
+execution of the same notebook (nbclient, a fresh kernel each time, in
+one process). The aim: the difference under 0.5 s.
+
+Every figure comes with the machine's load average (1 minute) before
+and after it: run it alone, under the lock (``flock
+/work/wt/.heavy.lock ...``). ``--students 3`` for a quick look.
 """
 
 import argparse
 import csv
+import json
+import os
 import shutil
 import subprocess
 import sys
@@ -30,15 +45,23 @@ import tempfile
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(REPO), str(REPO / "tests")]
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+# Not this folder (which Python puts first): its packaging.py would hide
+# the `packaging` that nbgrader's imports need.
+sys.path[:] = [str(REPO), str(REPO / "tests")] + [
+    p for p in sys.path if Path(p or ".").resolve() != HERE
+]
 
 from autograder import course  # noqa: E402
-from autograder.notebooks import graded_cells  # noqa: E402
 from mutants import MUTANTS  # noqa: E402
 from submissions import make_submission, solution_sources  # noqa: E402
 
 BIN = Path(sys.executable).parent
+
+
+def load():
+    return os.getloadavg()[0]
 
 
 def build_class(name, count, subs):
@@ -74,12 +97,13 @@ def build_class(name, count, subs):
     return kinds
 
 
-def ours(name, subs, out, jobs, cell_timeout):
+def ours(name, subs, out, jobs, extra=()):
+    """Our grader on ``subs``: (seconds, scores, statuses)."""
     started = time.perf_counter()
     result = subprocess.run(
         [sys.executable, "-m", "autograder", "grade", name, str(subs)]
-        + ["--out", str(out), "--jobs", str(jobs), "--quiet"]
-        + ["--cell-timeout", str(cell_timeout), "--regrade"],
+        + ["--out", str(out), "--jobs", str(jobs), "--quiet", "--regrade"]
+        + list(extra),
         cwd=REPO,
         capture_output=True,
         text=True,
@@ -89,8 +113,9 @@ def ours(name, subs, out, jobs, cell_timeout):
         raise SystemExit(f"our grader failed:\n{result.stderr[-3000:]}")
     with open(out, newline="", encoding="utf-8") as f:
         rows = {row["student_id"]: row for row in csv.DictReader(f)}
+    cells = list(next(iter(rows.values())))[5:]  # the test cells
     scores = {
-        student: {cell: float(row[cell]) for cell, _ in graded_cells(name)}
+        student: {cell: float(row[cell]) for cell in cells}
         for student, row in rows.items()
     }
     statuses = {student: row["status"] for student, row in rows.items()}
@@ -142,79 +167,196 @@ def plain_nbgrader(name, subs, root, cell_timeout):
     return seconds, scores
 
 
+def timed(function, *args):
+    """``function(*args)``, printing its figure's load before and after."""
+    before = load()
+    result = function(*args)
+    seconds = result[0]
+    return result, f"{seconds:6.1f} s (load {before:.1f} -> {load():.1f})"
+
+
+def compare(name, count, tmp, cell_timeout):
+    """One assignment: our grader at --jobs 1 and 2, plain nbgrader;
+    returns the ratios."""
+    subs = tmp / name / "submitted"
+    kinds = build_class(name, count, subs)
+    work = tmp / name
+    warm = tmp / name / "warm"
+    make_submission(name, warm / "student")
+    ours(name, warm, work / "warm.csv", 1)  # the master gradebook
+    limit = ["--cell-timeout", str(cell_timeout)]
+    times, results = {}, {}
+    print(f"\n{name}: {count} submissions", flush=True)
+    for jobs in (1, 2):
+        (seconds, scores, statuses), shown = timed(
+            ours, name, subs, work / f"ours-{jobs}.csv", jobs, limit
+        )
+        times[jobs], results[jobs] = seconds, scores
+        print(f"  ours --jobs {jobs}: {seconds / count:5.2f} s/nb {shown}")
+    (seconds, plain), shown = timed(
+        plain_nbgrader, name, subs, work / "plain", cell_timeout
+    )
+    print(f"  plain nbgrader:  {seconds / count:5.2f} s/nb {shown}")
+    agree = _agreement(kinds, results, plain, statuses)
+    ratios = {jobs: seconds / times[jobs] for jobs in (1, 2)}
+    print(
+        f"  plain / ours: --jobs 1 {ratios[1]:.2f}x, --jobs 2 "
+        f"{ratios[2]:.2f}x; scores agree for {agree} of {count}",
+        flush=True,
+    )
+    return ratios, agree
+
+
+def _agreement(kinds, results, plain, statuses):
+    agree = 0
+    for student in sorted(kinds):
+        a, b, c = results[1][student], results[2][student], plain[student]
+        if a == b == c:
+            agree += 1
+            continue
+        differ = sorted(
+            cell for cell in a if not (c and a[cell] == b[cell] == c.get(cell))
+        )
+        print(
+            f"    {student} ({kinds[student]}, {statuses[student]}): "
+            f"differ in {', '.join(differ) or 'all cells'}: ours "
+            f"{sum(a.values()):g}/{sum(b.values()):g}, plain "
+            f"{sum(c.values()) if c else 'not graded'}"
+        )
+    return agree
+
+
+def noop_notebook(cells=6):
+    """An nbgrader source notebook whose cells do nothing."""
+
+    def cell(grade_id, **meta):
+        nbgrader = {"grade_id": grade_id, "schema_version": 3}
+        nbgrader.update(task=False, **meta)
+        return {
+            "cell_type": "code",
+            "execution_count": None,
+            "id": grade_id.replace("_", "-"),
+            "metadata": {"nbgrader": nbgrader},
+            "outputs": [],
+            "source": "pass",
+        }
+
+    body = []
+    for i in range(cells):
+        body.append(cell(f"f{i}", solution=True, grade=False, locked=False))
+        body.append(
+            cell(
+                f"test_f{i}", solution=False, grade=True, locked=True, points=1
+            )  # fmt: skip
+        )
+    return {
+        "cells": body,
+        "metadata": {
+            "kernelspec": {
+                "display_name": "Python 3 (ipykernel)",
+                "language": "python",
+                "name": "python3",
+            },
+            "language_info": {"name": "python"},
+        },
+        "nbformat": 4,
+        "nbformat_minor": 5,
+    }
+
+
+def plain_execution(notebook, count, folder):
+    """Seconds of each of ``count`` plain runs of ``notebook`` (nbclient,
+    a fresh kernel each)."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    os.environ.update(course.os_environ_for_kernel())
+    seconds = []
+    for _ in range(count):
+        nb = nbformat.from_dict(json.loads(json.dumps(notebook)))
+        started = time.perf_counter()
+        NotebookClient(
+            nb, timeout=60, resources={"metadata": {"path": str(folder)}}
+        ).execute()
+        seconds.append(time.perf_counter() - started)
+    return seconds
+
+
+def fixed_cost(tmp, small, large):
+    """The grader's cost of one more submission of ``noop``, and plain
+    execution's of the same notebook."""
+    source = tmp / "noop-source"
+    notebook = noop_notebook()
+    (source / "noop").mkdir(parents=True)
+    text = json.dumps(notebook, indent=1)
+    (source / "noop" / "noop.ipynb").write_text(text)
+    extra = ["--source", str(source)]
+    totals = {}
+    for count in (1, small, large):
+        subs = tmp / f"noop-{count}"
+        for i in range(count):
+            (subs / f"s{i:03d}" / "noop").mkdir(parents=True)
+            (subs / f"s{i:03d}" / "noop" / "noop.ipynb").write_text(text)
+        before = load()
+        seconds, _, statuses = ours("noop", subs, tmp / "noop.csv", 1, extra)
+        assert set(statuses.values()) == {"graded"}, statuses
+        totals[count] = seconds
+        print(
+            f"  ours --jobs 1, {count:2d} noop submissions: {seconds:6.1f} s "
+            f"(load {before:.1f} -> {load():.1f})",
+            flush=True,
+        )
+    per = (totals[large] - totals[small]) / (large - small)
+    before = load()
+    plain = plain_execution(notebook, large, tmp)[1:]
+    mean = sum(plain) / len(plain)
+    print(
+        f"  plain execution of the same notebook: {mean:.2f} s each (load "
+        f"{before:.1f} -> {load():.1f})"
+    )
+    return per, mean
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("assignment", nargs="?", default="rnn")
-    parser.add_argument("--students", type=int, default=40)
+    parser.add_argument("assignments", nargs="*")
+    parser.add_argument("--students", type=int, default=9)
     parser.add_argument("--cell-timeout", type=int, default=120)
-    parser.add_argument(
-        "--keep", action="store_true", help="keep the temporary folder"
-    )
+    parser.add_argument("--noop-small", type=int, default=4)
+    parser.add_argument("--noop-large", type=int, default=16)
+    parser.add_argument("--skip-noop", action="store_true")
     args = parser.parse_args()
-    name, count = args.assignment, args.students
-    if name not in course.assignments():
-        raise SystemExit(f"unknown assignment {name!r}")
+    names = args.assignments or course.assignments()
+    unknown = set(names) - set(course.assignments())
+    if unknown:
+        raise SystemExit(f"unknown assignment(s): {', '.join(unknown)}")
+    print(f"{os.cpu_count()} cores; load average {load():.2f} at the start")
     tmp = Path(tempfile.mkdtemp(prefix="seqbook-bench-grading-"))
     try:
-        subs = tmp / "submitted"
-        kinds = build_class(name, count, subs)
-        tally = {}
-        for kind in kinds.values():
-            tally[kind.split()[0]] = tally.get(kind.split()[0], 0) + 1
-        print(
-            f"{name}: {count} submissions ("
-            + ", ".join(f"{n} {k}" for k, n in sorted(tally.items()))
-            + ")"
-        )
-        times, results = {}, {}
-        for jobs in (1, 2):
-            seconds, scores, statuses = ours(
-                name, subs, tmp / f"ours-{jobs}.csv", jobs, args.cell_timeout
-            )
-            times[f"ours --jobs {jobs}"] = seconds
-            results[jobs] = scores
+        ratios = {
+            name: compare(name, args.students, tmp, args.cell_timeout)
+            for name in names
+        }
+        _table(ratios, args.students)
+        if not args.skip_noop:
+            print("\nfixed cost of one submission (noop assignment):")
+            per, plain = fixed_cost(tmp, args.noop_small, args.noop_large)
             print(
-                f"our grader, --jobs {jobs}: {seconds / count:.2f} s per "
-                f"submission ({seconds:.0f} s)",
-                flush=True,
+                f"  grader: {per:.2f} s per added submission; plain "
+                f"execution {plain:.2f} s; fixed cost {per - plain:+.2f} s"
             )
-        seconds, plain = plain_nbgrader(
-            name, subs, tmp / "plain", args.cell_timeout
-        )
-        times["plain"] = seconds
-        print(
-            f"plain nbgrader autograde (serial): {seconds / count:.2f} s per "
-            f"submission ({seconds:.0f} s)"
-        )
-        for jobs in (1, 2):
-            ratio = times["plain"] / times[f"ours --jobs {jobs}"]
-            print(f"plain / ours --jobs {jobs}: {ratio:.2f}x")
-        agree = 0
-        for student in sorted(kinds):
-            a, b, c = results[1][student], results[2][student], plain[student]
-            if a == b == c:
-                agree += 1
-                continue
-            differ = sorted(
-                cell
-                for cell in a
-                if not (c and a[cell] == b[cell] == c.get(cell))
-            )
-            print(
-                f"  {student} ({kinds[student]}, {statuses[student]}): "
-                f"scores differ in {', '.join(differ) or 'all cells'}: "
-                f"ours {sum(a.values()):g}/{sum(b.values()):g}, plain "
-                f"{sum(c.values()) if c else 'not graded'}"
-            )
-        print(
-            f"scores agree for {agree} of {count} students (both --jobs "
-            "and plain nbgrader, every test cell)"
-        )
     finally:
-        if args.keep:
-            print(f"kept {tmp}")
-        else:
-            shutil.rmtree(tmp, ignore_errors=True)
+        shutil.rmtree(tmp, ignore_errors=True)
+    print(f"load average {load():.2f} at the end")
+
+
+def _table(ratios, count):
+    print(f"\nplain serial nbgrader / ours ({count} submissions each):")
+    print("  assignment      --jobs 1  --jobs 2  scores agree")
+    for name, (ratio, agree) in ratios.items():
+        print(
+            f"  {name:14s} {ratio[1]:8.2f}x {ratio[2]:8.2f}x  {agree}/{count}"
+        )
 
 
 if __name__ == "__main__":

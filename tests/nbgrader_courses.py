@@ -99,13 +99,15 @@ def submit(root, assignment, student, timestamp=ON_TIME, **kwargs):
     return path
 
 
-def scores(root, assignment):
+def scores(root, assignment, db_url=None):
     """student -> (points of each test cell, late penalty), as nbgrader's
-    Gradebook API reads the course's gradebook."""
+    Gradebook API reads the course's gradebook (``db_url``; default: its
+    ``gradebook.db``)."""
     from nbgrader.api import Gradebook
 
     found = {}
-    with Gradebook(f"sqlite:///{Path(root) / 'gradebook.db'}") as gb:
+    db_url = db_url or f"sqlite:///{Path(root) / 'gradebook.db'}"
+    with Gradebook(db_url) as gb:
         for submission in gb.assignment_submissions(assignment):
             (nb,) = submission.notebooks
             cells = {g.name: g.score for g in nb.grades if g.max_score}

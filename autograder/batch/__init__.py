@@ -11,7 +11,9 @@ flows:
 3. ``pool``: the jobs go to the workers (``--jobs`` processes of
    :mod:`autograder.worker`, each in a process group of its own with a
    time limit for the whole notebook; in the kernel, a memory limit and
-   a cap on output), and ``dispatch`` takes their outcomes back;
+   a cap on output), or with ``--scheduler`` to the workers of a Dask
+   cluster (``cluster``, whose far end is ``remote``), and ``dispatch``
+   takes their outcomes back;
 4. ``ledger`` and ``outputs``: every outcome is appended to the journal
    (flushed and fsync'ed) the moment it is known, and the CSV is
    rewritten atomically; pages for what could not be graded; with
@@ -32,7 +34,8 @@ import sys
 from pathlib import Path
 
 from autograder import course
-from autograder.batch import dispatch, intake, journal, session
+from autograder.batch import cluster, dispatch, intake, journal, session
+from autograder.batch.cluster import ClusterUnavailable
 from autograder.batch.course_book import CourseBook
 from autograder.batch.ledger import Assignment, Ledger
 from autograder.batch.options import GradeOptions
@@ -42,6 +45,7 @@ from autograder.batch.summary import print_summary
 from autograder.job import Job
 
 __all__ = [
+    "ClusterUnavailable",
     "GradeOptions",
     "GraderBusy",
     "Interrupted",
@@ -89,7 +93,33 @@ def _check_options(options):
 
 
 def _grade(options, received):
-    master_db = session.master_gradebook(options)
+    with _pools(options) as make_pool:
+        master_db = session.master_gradebook(options)
+        return _grade_with(options, received, master_db, make_pool)
+
+
+@contextlib.contextmanager
+def _pools(options):
+    """How this run makes its job pool: ``--jobs`` worker processes here,
+    or, with ``--scheduler``, the workers of a Dask cluster (reached
+    before anything else is done, so that a wrong address is a clear
+    error at once)."""
+    if not options.scheduler:
+        timeout = options.limits.notebook_timeout
+        yield lambda todo, run, master_db: local_pool(
+            min(max(1, int(options.jobs)), len(todo)), run, timeout
+        )
+        return
+    client = cluster.connect(options.scheduler)
+    try:
+        yield lambda todo, run, master_db: cluster.dask_pool(
+            client, options, master_db
+        )
+    finally:
+        client.close()
+
+
+def _grade_with(options, received, master_db, make_pool):
     students, ignored = intake.list_students(options.submissions)
     previous, skipped = (
         ({}, 0)
@@ -114,7 +144,8 @@ def _grade(options, received):
         ledger.write_csv()
         _report_intake(options, ledger, skipped, ignored)
         if todo:
-            _dispatch(options, ledger, todo, run)
+            pool = make_pool(todo, run, master_db)
+            _dispatch(options, ledger, todo, pool)
     except KeyboardInterrupt:
         _interrupted(ledger, received)
     finally:
@@ -199,7 +230,7 @@ def _report_intake(options, ledger, skipped, ignored):
         options.say(f"not student folders, ignored: {', '.join(ignored)}")
 
 
-def _dispatch(options, ledger, todo, run):
+def _dispatch(options, ledger, todo, pool):
     def finish(kept, outcome):
         found, note = kept
         if note:
@@ -207,8 +238,6 @@ def _dispatch(options, ledger, todo, run):
             outcome["detail"] = f"{detail}; {note}" if detail else note
         ledger.finish(found, outcome)
 
-    size = min(max(1, int(options.jobs)), len(todo))
-    pool = local_pool(size, run, options.limits.notebook_timeout)
     total = len(ledger.students)
     bar = dispatch.progress_bar(options, total, total - len(todo))
     dispatch.run_jobs(pool, todo, finish, bar)

@@ -21,6 +21,8 @@ class GradeOptions:
       folders (default ``.autograder/`` beside the CSV)
     - progress: a progress bar and a summary; regrade: ignore the journal
       (and, with a course, the manual scores given in formgrader)
+    - scheduler: the address of a Dask scheduler whose workers grade
+      (``--scheduler``; ``jobs`` then does not apply), or None
     - course: an instructor's nbgrader course folder whose gradebook and
       ``autograded/`` get the results (:mod:`autograder.batch.course_book`)
     - require_sandbox: refuse to grade where kernels cannot be sandboxed
@@ -36,6 +38,7 @@ class GradeOptions:
     workdir: Path | None = None
     progress: bool = True
     regrade: bool = False
+    scheduler: str | None = None
     course: Path | None = None
     require_sandbox: bool = False
 

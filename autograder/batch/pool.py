@@ -29,8 +29,8 @@ from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from pathlib import Path
 
 from autograder import course
-from autograder.job import LIMITS_SUFFIX, MEMORY_ERROR, format_size
-from autograder.job import with_limits
+from autograder.job import LIMITS_SUFFIX, MEMORY_ERROR, descendants
+from autograder.job import format_size, with_limits
 
 
 class JobPool(abc.ABC):
@@ -160,21 +160,6 @@ _DEATH_SHIM = (
     "    os._exit(1)\n"
     "os.execv(sys.executable, [sys.executable] + sys.argv[2:])\n"
 )
-
-
-def descendants(pid):
-    """pids of every process below ``pid`` (Linux /proc), deepest last."""
-    found, todo = [], [pid]
-    while todo:
-        parent = todo.pop()
-        for children in Path(f"/proc/{parent}/task").glob("*/children"):
-            try:
-                kids = [int(k) for k in children.read_text().split()]
-            except (OSError, ValueError):
-                continue
-            found += kids
-            todo += kids
-    return found
 
 
 def limits_seen(job):

@@ -16,16 +16,28 @@ import socket
 import threading
 import traceback
 
-from autograder import notebooks
+from autograder import course, notebooks
 from autograder.judge import channel as channels
 from autograder.judge import protocol
 from autograder.judge.protocol import CheckFailure, JudgeError
 
 
+_CALLS = {}  # (path, mtime, size) -> trusted calls: read once per worker
+
+
 def trusted_calls(assignment, source=None):
     """check name -> (grade_id, number of positional objects, literal
     keywords, keyword names taken from the kernel), from the source
-    notebook's hidden blocks."""
+    notebook's hidden blocks (parsed again when the file changes)."""
+    path = course.source_path(assignment, source).resolve()
+    stat = path.stat()
+    key = (str(path), stat.st_mtime_ns, stat.st_size)
+    if key not in _CALLS:
+        _CALLS[key] = _parse_calls(assignment, source)
+    return dict(_CALLS[key])
+
+
+def _parse_calls(assignment, source):
     calls = {}
     for grade_id, text in notebooks.test_cells(
         notebooks.read_source(assignment, source)

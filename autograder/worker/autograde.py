@@ -3,10 +3,12 @@
 The steps, in order: :func:`~autograder.worker.staging.stage` the work
 folder; open the kernel's box (:func:`~autograder.worker.box.kernel_launch`)
 and start the judge listening in it; ``nbgrader autograde`` runs the
-notebook; the judge's verdicts overrule nbgrader where they differ
-(:mod:`autograder.worker.verdicts`); the message of every failed test is
-kept for the journal; the feedback page is made from the notebook without
-its hidden tests, which is the autograded notebook the outcome names.
+notebook; the box goes, with everything the kernel started; the
+judge's verdicts overrule nbgrader where they differ
+(:mod:`autograder.worker.verdicts`); the message of every failed test
+is kept for the journal; the feedback page is made from the notebook
+without its hidden tests, which is the autograded notebook the outcome
+names.
 """
 
 import contextlib
