@@ -1109,3 +1109,199 @@ def transformer_diagram(ax):
     ax.set_ylim(-0.8, top[-1] + 0.8)
     ax.axis("off")
     return ax
+
+
+# ------------------------------------------- the whole Transformer, GPT
+# Diagrams of the pages "The whole Transformer" and "A GPT-style language
+# model": which positions an attention connects, the shifted targets of
+# teacher forcing, where dropout goes, and what a key-value cache keeps.
+
+
+def attention_connections(ax, queries, keys, allowed, title=None):
+    """Queries on top, keys below, a line from every query to every key it
+    may attend to (``allowed[i, j]`` True). Keys that no query may see
+    (padding) are drawn grey, with a dashed edge."""
+    allowed = np.asarray(allowed, dtype=bool)
+    longest = max(len(text) for text in [*queries, *keys])
+    spacing = max(1.6, 0.25 * longest + 0.2)  # between box centres
+    width = spacing * (max(len(queries), len(keys)) - 1)
+    qx = np.linspace(0, width, len(queries))
+    kx = np.linspace(0, width, len(keys))
+    for i, j in zip(*np.nonzero(allowed)):
+        ax.plot([qx[i], kx[j]], [1, 0], color=PALETTE[0], lw=1.1, alpha=0.6)
+    hidden = ~allowed.any(axis=0)
+    for x, text in zip(qx, queries):
+        diagram_box(ax, (x, 1), text, PALETTE[1], fontsize=10)
+    for j, (x, text) in enumerate(zip(kx, keys)):
+        if hidden[j]:
+            ax.text(
+                x, 0, text, ha="center", va="center", fontsize=10,
+                color="0.3", zorder=3,
+                bbox=dict(boxstyle="round,pad=0.35", facecolor="0.93",
+                          edgecolor="0.45", linestyle="--"),
+            )  # fmt: skip
+        else:
+            diagram_box(ax, (x, 0), text, PALETTE[2], fontsize=10)
+    ax.text(-1.0, 1, "queries", ha="right", va="center", fontsize=10)
+    ax.text(-1.0, 0, "keys and\nvalues", ha="right", va="center", fontsize=10)
+    if title:
+        ax.set_title(title, fontsize=11)
+    ax.set_xlim(-3.4, width + 0.9)
+    ax.set_ylim(-0.35, 1.35)
+    ax.axis("off")
+    return ax
+
+
+def mask_grid(ax, allowed, xlabels, ylabels, title=None):
+    """A boolean attention mask as a grid: a filled square where query
+    (row) i may attend to key (column) j, an empty one where not."""
+    allowed = np.asarray(allowed, dtype=bool)
+    rows, cols = allowed.shape
+    for i in range(rows):
+        for j in range(cols):
+            ax.add_patch(
+                plt.Rectangle(
+                    (j - 0.45, i - 0.45), 0.9, 0.9,
+                    facecolor=PALETTE[0] if allowed[i, j] else "white",
+                    edgecolor=PALETTE[0] if allowed[i, j] else "0.6",
+                    linewidth=0.8,
+                )
+            )  # fmt: skip
+    ax.set_xlim(-0.6, cols - 0.4)
+    ax.set_ylim(rows - 0.4, -0.6)  # the first query on top
+    ax.set_aspect("equal")
+    ax.set_xticks(range(cols), labels=list(xlabels), rotation=60, ha="right")
+    ax.set_yticks(range(rows), labels=list(ylabels))
+    ax.tick_params(length=0, labelsize=9)
+    ax.grid(False)
+    for side in ("top", "right", "bottom", "left"):
+        ax.spines[side].set_visible(False)
+    if title:
+        ax.set_title(title, fontsize=11)
+    return ax
+
+
+def shifted_targets_diagram(ax, tokens, bos="<bos>", eos="<eos>"):
+    """Teacher forcing with shifted targets: the target with BOS and EOS,
+    the decoder's input (BOS and the target, shifted right) and the labels
+    (the target and EOS), one column per position, an arrow from every
+    input through the decoder to the label it must predict."""
+    inputs, labels = [bos, *tokens], [*tokens, eos]
+    for t, (given, wanted) in enumerate(zip(inputs, labels)):
+        diagram_box(ax, (t, 0), given, PALETTE[1], fontsize=11)
+        diagram_box(ax, (t, 2), wanted, PALETTE[2], fontsize=11)
+        diagram_arrow(ax, (t, 0), (t, 2), shrinkA=12, shrinkB=12)
+        ax.text(t, -0.55, f"$t={t + 1}$", ha="center", fontsize=9)
+    ax.add_patch(
+        FancyBboxPatch(
+            (-0.4, 0.75), len(inputs) - 0.2, 0.5,
+            boxstyle="round,pad=0.05", edgecolor=PALETTE[0],
+            facecolor=to_rgba(PALETTE[0], 0.15), zorder=2.5,
+        )
+    )  # fmt: skip
+    ax.text(
+        (len(inputs) - 1) / 2, 1.0,
+        "decoder (causal mask): all positions in one pass",
+        ha="center", va="center", fontsize=10, zorder=3,
+    )  # fmt: skip
+    ax.text(-0.7, 0, "decoder input\n(shifted right)", ha="right",
+            va="center", fontsize=10)  # fmt: skip
+    ax.text(-0.7, 2, "labels", ha="right", va="center", fontsize=10)
+    ax.set_xlim(-3.0, len(inputs) - 0.4)
+    ax.set_ylim(-0.8, 2.4)
+    ax.axis("off")
+    return ax
+
+
+_DROPOUT = PALETTE[5]
+
+
+def _dropout_mark(ax, xy, text):
+    """A small vermillion 'dropout' tag at xy with a note beside it."""
+    ax.text(
+        *xy, "dropout", ha="center", va="center", fontsize=8.5,
+        color="white", fontweight="bold", zorder=4,
+        bbox=dict(boxstyle="round,pad=0.25", facecolor=_DROPOUT,
+                  edgecolor=_DROPOUT),
+    )  # fmt: skip
+    ax.text(xy[0] + 0.75, xy[1], text, va="center", fontsize=9, color="0.2")
+
+
+def dropout_diagram(ax):
+    """One post-norm encoder layer from bottom to top, with the places
+    where the Transformer's dropout goes: on the sum of embeddings and
+    positions, on the attention weights, on each sub-layer's output before
+    the residual addition, and inside the feed-forward network."""
+    x = 0.0
+    blocks = [
+        (0.0, "embedding $+$ position", _EMBED),
+        (2.0, "multi-head attention", _ATTENTION),
+        (3.4, "add & norm", _NORM),
+        (4.4, "linear, ReLU", _FEED_FORWARD),
+        (5.8, "linear", _FEED_FORWARD),
+        (7.2, "add & norm", _NORM),
+    ]
+    for y, text, colour in blocks:
+        _block(ax, x, y, text, colour)
+    for (y0, *_), (y1, *_) in zip(blocks, blocks[1:]):
+        _line(ax, (x, y0 + 0.21), (x, y1 - 0.21))
+    for start, end in ((0.21, 3.4), (3.61, 7.2)):  # residual connections
+        diagram_arrow(
+            ax, (x - 1.3, start + 0.3), (x - 1.3, end), rad=0.4,
+            shrinkA=0, shrinkB=0, lw=1.0,
+        )  # fmt: skip
+    marks = [
+        (0.9, "on the sum of the embeddings and the positions"),
+        (2.0, "on the attention weights (torch's layers)"),
+        (2.7, "on the sub-layer's output, before the addition"),
+        (5.1, "inside the feed-forward network (torch's layers)"),
+        (6.5, "on the sub-layer's output, before the addition"),
+    ]
+    for y, text in marks:
+        _dropout_mark(ax, (x + 1.95 if y == 2.0 else x, y), text)
+    ax.set_xlim(-2.2, 7.4)
+    ax.set_ylim(-0.5, 7.7)
+    ax.axis("off")
+    return ax
+
+
+def kv_cache_diagram(axes, length=6, step=4):
+    """What one step of generation computes, as a grid of query rows
+    against key columns, at step ``step`` of ``length``: without a cache
+    every query of the text so far (a triangle, recomputed at every step),
+    with one only the newest query's row, over keys and values kept from
+    earlier steps."""
+    titles = ("without a cache", "with a key-value cache")
+    for ax, cached, title in zip(axes, (False, True), titles):
+        for i in range(length):
+            for j in range(length):
+                computed = j <= i <= step and (not cached or i == step)
+                stored = cached and j < step and i == step
+                colour = PALETTE[1] if computed else "white"
+                edge = PALETTE[1] if computed else "0.75"
+                ax.add_patch(
+                    plt.Rectangle(
+                        (j - 0.45, i - 0.45), 0.9, 0.9, facecolor=colour,
+                        edgecolor=edge, hatch="..." if stored else None,
+                    )
+                )  # fmt: skip
+        if cached:
+            for j in range(step):
+                ax.text(j, -0.95, "K, V\nkept", ha="center", fontsize=7.5)
+        ax.set_xlim(-0.6, length - 0.4)
+        ax.set_ylim(length - 0.4, -1.5)
+        ax.set_aspect("equal")
+        ax.set_xticks(
+            range(length), labels=[str(j + 1) for j in range(length)]
+        )
+        ax.set_yticks(
+            range(length), labels=[str(i + 1) for i in range(length)]
+        )
+        ax.set_xlabel("key position")
+        ax.set_ylabel("query position")
+        ax.tick_params(length=0)
+        ax.grid(False)
+        for side in ("top", "right", "bottom", "left"):
+            ax.spines[side].set_visible(False)
+        ax.set_title(title, fontsize=11)
+    return axes

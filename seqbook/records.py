@@ -1,12 +1,12 @@
 """Cached experiment records that the chapters read.
 
 Some experiments of the book take minutes to hours on a CPU (long-range
-memory, regularisation, the translators, the tiny Transformer). The scripts
-in the course's ``experiments/`` folder run them once and write one JSON
-record each: the results with the command, the date, the versions, the
-machine and the settings. The records ship inside this package, so a
-chapter reads them the same way in the book's build, in Colab or from an
-empty folder::
+memory, regularisation, the translators, the tiny Transformer, the
+character language models). The scripts in the course's ``experiments/``
+folder run them once and write one JSON record each: the results with the
+command, the date, the versions, the machine and the settings. The records
+ship inside this package, so a chapter reads them the same way in the
+book's build, in Colab or from an empty folder::
 
     from seqbook.records import load_record
     record = load_record("translation")
@@ -21,6 +21,8 @@ RECORDS = {
     "regularisation": "experiments/regularisation.py",
     "translation": "experiments/translation.py",
     "transformer": "experiments/transformer.py",
+    "transformer_training": "experiments/transformer_training.py",
+    "language_models": "experiments/language_models.py",
 }
 
 
