@@ -59,7 +59,7 @@ test: setup
 
 # The inner loop: every test but those marked slow (under 2 minutes).
 test-fast: setup
-	$(PY) -m pytest -m "not slow"
+	$(PY) -m pytest -n 2 -m "not slow"
 
 release: setup
 	$(PY) -m autograder release
