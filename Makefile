@@ -52,10 +52,9 @@ translations: setup
 check-translations: setup
 	$(PY) -m i18n check --summary
 
-# Two processes: the book and its browser on one, the graded classes and
-# the fresh environments shared out (tests/conftest.py's xdist groups).
+# Two processes, sharing out the tests by scope (tests/conftest.py).
 test: setup
-	$(PY) -m pytest -n 2 --dist loadgroup
+	$(PY) -m pytest -n 2
 
 # The inner loop: every test but those marked slow (under 2 minutes).
 test-fast: setup

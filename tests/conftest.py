@@ -22,58 +22,48 @@ SLOW_FIXTURES = {
 }
 
 
-# `make test` runs the suite on two processes (pytest-xdist, --dist
-# loadgroup). A session fixture is made once per process that needs it, so
-# the tests of one costly fixture go to the same process (a group): the
-# accessibility audits; the browser's other visits; the book with a
-# published address and its tree; the student's fresh environment; each
-# graded class (one per assignment of the parametrised `graded`). The book
-# itself and the student's environment are made once for both processes
-# (`shared`).
-GROUPS = {
-    "axe": {"audits"},
-    "browser": {"site", "browser", "visits"},
-    "published": {
-        "site_with_address",
-        "site_without_address",
-        "published_tree",
-    },
-    "book": {"built"},
-    "student-env": {"course_wheels", "student_env", "installed"},
-    "graded": {"graded"},
-    "graded-rnn": {"graded_rnn"},
-    "robust": {"catalogue"},
-    "adversarial": {"adversarial"},
-}
+# `make test` runs the suite on two processes (pytest-xdist). A module's
+# or session's fixture is made once per process that needs it, so the
+# tests go to the processes by scope (`pytest_xdist_make_scheduler`): the
+# tests of one file stay together, except the two longest files, split
+# where their costly fixtures split them: the browser's accessibility
+# audits apart from its other visits, and each assignment's graded class
+# apart from the others. The book's builds and the student's environment,
+# which several files need, are made once for both processes (`shared`).
+def scope_of(nodeid):
+    """The scope of a test (its nodeid): the tests of one scope run in
+    turn on one process."""
+    from autograder import course
+
+    path, _, rest = nodeid.partition("::")
+    if path == "tests/test_browser.py":
+        if rest.startswith("test_no_accessibility_violations"):
+            return "browser-axe"
+        return "browser"
+    if path == "tests/test_grading.py":
+        params = rest.rpartition("[")[2].rstrip("]").split("-")
+        for name in course.assignments():
+            if name in params:
+                return f"grading-{name}"
+        return "grading-rnn"  # graded_rnn's tests, and the cheap ones
+    return path
 
 
-def group_of(item):
-    """The xdist group of a test: that of its first costly fixture; else
-    its module's, if it uses a module's or session's fixture defined in its
-    own module (made once per process: its tests stay together)."""
-    names = set(getattr(item, "fixturenames", ()))
-    for group, fixtures in GROUPS.items():
-        if fixtures & names:
-            if group == "graded":
-                return f"graded-{item.callspec.params['graded']}"
-            return group
-    module = item.nodeid.split("::")[0]
-    info = getattr(item, "_fixtureinfo", None)
-    for name in names:
-        defs = info.name2fixturedefs.get(name) if info else None
-        if defs and defs[-1].scope in ("module", "session"):
-            if defs[-1].baseid == module:
-                return module
-    return None
+def pytest_xdist_make_scheduler(config, log):
+    """xdist's scheduling by scope, with this suite's scopes."""
+    from xdist.scheduler import LoadScopeScheduling
+
+    class ByScope(LoadScopeScheduling):
+        def _split_scope(self, nodeid):
+            return scope_of(nodeid)
+
+    return ByScope(config, log)
 
 
 def pytest_collection_modifyitems(config, items):
     for item in items:
         if SLOW_FIXTURES & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.slow)
-        group = group_of(item)
-        if group:
-            item.add_marker(pytest.mark.xdist_group(group))
 
 
 def shared(tmp_path_factory, name, make):
@@ -147,8 +137,11 @@ def site_with_address(built, tmp_path_factory):
     from site_builds import EXAMPLE_REPOSITORY, build_with_address
 
     _, html = built
-    out = tmp_path_factory.mktemp("book-published")
-    return build_with_address(html, out, EXAMPLE_REPOSITORY)
+    return shared(
+        tmp_path_factory,
+        "book-published",
+        lambda out: build_with_address(html, out, EXAMPLE_REPOSITORY),
+    )
 
 
 @pytest.fixture(scope="session")
@@ -177,7 +170,11 @@ def published_tree(site_with_address, tmp_path_factory):
             + result.stdout[-3000:]
             + result.stderr[-3000:]
         )
-    return build_tree(html, tmp_path_factory.mktemp("tree") / "tree", config)
+    return shared(
+        tmp_path_factory,
+        "tree",
+        lambda folder: build_tree(html, folder / "tree", config),
+    )
 
 
 def pytest_sessionstart(session):
@@ -186,4 +183,6 @@ def pytest_sessionstart(session):
     it; the grading tests then say whether kernels are sandboxed."""
     from debian_tools import ensure_program
 
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        return  # the controlling process did, before it started them
     ensure_program("bwrap", "bubblewrap")
