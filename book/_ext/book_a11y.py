@@ -91,11 +91,12 @@ def wrap_toctree(app, pagename, templatename, context, doctree):
     if generate is None or getattr(generate, "names_buttons", False):
         return
 
-    def generate_named(*args, **kwargs):
-        toctree = generate(*args, **kwargs)
-        if not isinstance(toctree, str):  # kind="raw" gives the soup itself
+    def generate_named(kind, *args, **kwargs):
+        toctree = generate(kind, *args, **kwargs)
+        if kind == "raw":  # the soup itself, for the theme's own code
             return toctree
-        return name_expand_buttons(toctree, app.config.language)
+        # the sidebar's is a soup too, which the template prints
+        return name_expand_buttons(str(toctree), app.config.language)
 
     generate_named.names_buttons = True
     context["generate_toctree_html"] = generate_named
