@@ -271,6 +271,9 @@ def kernel_env(launch, library):
         "SEQBOOK_JUDGE": launch.judge_socket,
         # Its parent is bwrap's init, pid 1 of its namespace.
         "JPY_PARENT_PID": "1",
+        # As nbgrader's own run says: the notebook is being graded (its
+        # self-check cell then does nothing).
+        "NBGRADER_EXECUTION": "autograde",
     }
     for key, value in course.kernel_settings().items():
         env.setdefault(key, value)
