@@ -175,6 +175,19 @@ def korean_fonts(page):
     return [(f["familyName"], f["glyphCount"]) for f in fonts["fonts"]]
 
 
+def settle(page):
+    """Wait until the loaded page has fetched what it fetches (its fonts,
+    its lazy images): at most 20 s of waiting for the network to go
+    quiet, which a loaded machine may never see, then its fonts."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    try:
+        page.wait_for_load_state("networkidle", timeout=20_000)
+    except PlaywrightTimeout:
+        pass  # "load" has fired: the page and its images are there
+    page.evaluate("() => document.fonts.ready.then(() => true)")
+
+
 def visit(page, name, url, screenshot):
     """Open url in page and record everything the checks need."""
     record = Visit(name, url)
@@ -215,7 +228,7 @@ def visit(page, name, url, screenshot):
         record.links = page.eval_on_selector_all(
             "a[href]", "links => links.map(a => a.href)"
         )
-        page.wait_for_load_state("networkidle")
+        settle(page)
         if name.startswith(KOREAN):
             record.fonts = korean_fonts(page)
         if screenshot:
@@ -532,7 +545,7 @@ def audit(page, url, axe, options):
     wait_for_math(page)
     if "search.html" in url:
         page.wait_for_function(SEARCH_DONE, timeout=30_000)
-    page.wait_for_load_state("networkidle")
+    settle(page)
     theme = page.evaluate("document.documentElement.dataset.theme")
     violations = []
     if page.locator(COLLAPSED_TITLES).count():
