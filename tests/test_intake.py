@@ -254,3 +254,17 @@ def test_restore_leaves_an_unedited_notebook_as_it_is(tmp_path):
     draft = Draft(make_submission("rnn", tmp_path / "s"), "rnn")
     assert through(draft, *intake.STEPS[:-1]) is None
     assert draft.notes == []
+
+
+def test_restore_keeps_the_cell_ids_of_the_release(tmp_path):
+    """The instructor's cells come back from the source with their ids,
+    so that the autograded notebook's cells are the release's (the
+    course's self-check cell is found by its id, as in plain nbgrader)."""
+    from submissions import make_submission
+
+    path = make_submission("rnn", tmp_path / "s")
+    given = [c.get("id") for c in json.loads(path.read_text())["cells"]]
+    draft = Draft(path, "rnn")
+    assert through(draft, *intake.STEPS[:-1]) is None
+    assert [c.get("id") for c in draft.book.cells] == given
+    assert given[-1] == "check-my-work"

@@ -101,6 +101,8 @@ def _restored(grade_id, known, student=None):
         "metadata": {"nbgrader": meta},
         "source": text,
     }
+    if isinstance(cell.get("id"), str):  # the release's, as nbgrader's
+        out["id"] = cell["id"]
     if cell["cell_type"] == "code":
         out.update(outputs=[], execution_count=None)
     return out
