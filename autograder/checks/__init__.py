@@ -10,6 +10,8 @@ functions; this package runs in the judge (the grading worker), never in
 the student's kernel, and is not part of what students install.
 """
 
+from dataclasses import dataclass
+
 import numpy as np
 
 # The failure the judge reports (defined with the wire format, which the
@@ -149,3 +151,80 @@ def matches_own_forward(fn, forward, loss, args, grads):
                 f"pass must give the gradient of what {forward} computes "
                 f"(is {forward} right?)."
             )
+
+
+def hidden_states(fn, result, shape):
+    """The states h (N, T, H) that a forward pass returned with its cache,
+    as float64, after checking that h0 was left out."""
+    N, T, H = shape
+    h, _ = unpack(result, ("h", "cache"), fn)
+    if isinstance(h, np.ndarray) and h.shape == (N, T + 1, H):
+        fail(f"{fn} returns {T + 1} states for T = {T}: leave h0 out.")
+    return as_float64(h, "h", fn, (N, T, H))
+
+
+@dataclass(frozen=True)
+class OwnForward:
+    """A backward pass and the forward pass whose cache it takes.
+
+    - fn: the backward function's name; forward: the forward's name
+    - outputs: the names of what the forward returns, the cache last
+    - grads: the names of what the backward returns
+    """
+
+    fn: str
+    forward: str
+    outputs: tuple
+    grads: tuple
+
+
+def backward_matches_own_forward(spec, forward, backward, args, upstream):
+    """Run the student's forward and backward passes on ``args`` (name ->
+    array, every input of the forward, in order) and fail unless each
+    gradient is the numerical gradient of the scalar sum(output * up)
+    over the outputs before the cache (see :func:`matches_own_forward`).
+
+    - spec: an :class:`OwnForward`
+    - upstream: one array per output before the cache
+    """
+
+    def run(**arrays):
+        out = forward(*[np.array(arrays[k]) for k in args])
+        return unpack(out, spec.outputs, spec.forward)
+
+    cache = run(**args)[-1]
+    ups = [up.copy() for up in upstream]
+    result = unpack(backward(*ups, cache), spec.grads, spec.fn)
+    grads = {
+        k: as_float64(g, f"d{k}", spec.fn, args[k].shape)
+        for k, g in zip(args, result)
+    }
+
+    def loss(**arrays):
+        outs = run(**arrays)
+        return float(
+            sum(
+                np.sum(as_float64(out, name, spec.forward) * up)
+                for out, name, up in zip(outs, spec.outputs, upstream)
+            )
+        )
+
+    matches_own_forward(spec.fn, spec.forward, loss, args, grads)
+
+
+def recurrent_trial(make_inputs, weights, step):
+    """Inputs and upstream gradient of the own-forward check of a
+    recurrent layer's backward pass, on small sizes.
+
+    - make_inputs(N, T, D, H, seed) -> dict with "x" (N, T, D), "h0" and
+      the weights
+    - weights: the names of the weights, in the forward's order
+    - step: one step (x (N, D), h_prev) or the whole sequence (x, h0)
+    """
+    N, T, D, H = 2, 2, 3, 2
+    p = make_inputs(N, T, D, H, seed=950)
+    first = "h_prev" if step else "h0"
+    args = {"x": p["x"][:, 0] if step else p["x"], first: p["h0"]}
+    args.update({k: p[k] for k in weights})
+    up = np.random.default_rng(951).normal(size=(N, H) if step else (N, T, H))
+    return args, up

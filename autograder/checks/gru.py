@@ -13,9 +13,10 @@ import itertools
 import numpy as np
 import torch
 
-from autograder.checks import as_float64, close, compare_grads, fail
-from autograder.checks import matches_own_forward, max_error, shapes_text
-from autograder.checks import unpack
+from autograder.checks import OwnForward, as_float64, close, compare_grads
+from autograder.checks import backward_matches_own_forward, fail
+from autograder.checks import hidden_states, max_error, recurrent_trial
+from autograder.checks import shapes_text, unpack
 from autograder.checks import torch_modules as tm
 
 GATES = "rzn"
@@ -215,10 +216,7 @@ def gru_forward(student):
     for k, (N, T, D, H) in enumerate(TRIAL_SHAPES):
         p = _inputs(N, T, D, H, seed=200 + k)
         args = [p[a].copy() for a in ("x", "h0", "Wx", "Wh", "bx", "bh")]
-        h, _ = unpack(student(*args), ("h", "cache"), fn)
-        if isinstance(h, np.ndarray) and h.shape == (N, T + 1, H):
-            fail(f"{fn} returns {T + 1} states for T = {T}: leave h0 out.")
-        h = as_float64(h, "h", fn, (N, T, H))
+        h = hidden_states(fn, student(*args), (N, T, H))
         ref = _reference(*(p[a] for a in ("x", "h0", "Wx", "Wh", "bx", "bh")))
         if close(h, ref):
             continue
@@ -253,28 +251,10 @@ def _variants(grads):
 def _own_forward(fn, forward, backward, step):
     """The gradients agree with the numerical gradient of the student's
     own forward pass, on small sizes (as the visible test asserts)."""
-    N, T, D, H = 2, 2, 3, 2
-    p = _inputs(N, T, D, H, seed=950)
-    first = "h_prev" if step else "h0"
-    args = {"x": p["x"][:, 0] if step else p["x"], first: p["h0"]}
-    args.update({k: p[k] for k in ("Wx", "Wh", "bx", "bh")})
-    up = np.random.default_rng(951).normal(size=(N, H) if step else (N, T, H))
+    args, up = recurrent_trial(_inputs, ("Wx", "Wh", "bx", "bh"), step)
     name = "gru_step_forward" if step else "gru_forward"
-
-    def run(**a):
-        out = forward(*[np.array(a[k]) for k in args])
-        return unpack(out, ("h", "cache"), name)
-
-    result = unpack(backward(up.copy(), run(**args)[1]), NAMES, fn)
-    grads = {
-        k: as_float64(g, f"d{k}", fn, args[k].shape)
-        for k, g in zip(args, result)
-    }
-
-    def loss(**a):
-        return float(np.sum(as_float64(run(**a)[0], "h", name) * up))
-
-    matches_own_forward(fn, name, loss, args, grads)
+    spec = OwnForward(fn, name, ("h", "cache"), NAMES)
+    backward_matches_own_forward(spec, forward, backward, args, [up])
 
 
 def gru_step_backward(student_forward, student_backward):

@@ -11,9 +11,10 @@ import itertools
 import numpy as np
 import torch
 
-from autograder.checks import as_float64, close, compare_grads, fail
-from autograder.checks import matches_own_forward, max_error, shapes_text
-from autograder.checks import unpack
+from autograder.checks import OwnForward, as_float64, close, compare_grads
+from autograder.checks import backward_matches_own_forward, fail
+from autograder.checks import hidden_states, max_error
+from autograder.checks import shapes_text, unpack
 from autograder.checks import torch_modules as tm
 
 GATES = "ifgo"
@@ -219,10 +220,7 @@ def lstm_forward(student):
     for k, (N, T, D, H) in enumerate(TRIAL_SHAPES):
         p = _inputs(N, T, D, H, seed=200 + k)
         args = [p[n].copy() for n in ("x", "h0", "Wx", "Wh", "b")]
-        h, _ = unpack(student(*args), ("h", "cache"), fn)
-        if isinstance(h, np.ndarray) and h.shape == (N, T + 1, H):
-            fail(f"{fn} returns {T + 1} states for T = {T}: leave h0 out.")
-        h = as_float64(h, "h", fn, (N, T, H))
+        h = hidden_states(fn, student(*args), (N, T, H))
         zeros = np.zeros((N, H))
         ref = _reference(p["x"], p["h0"], zeros, p["Wx"], p["Wh"], p["b"])[0]
         if close(h, ref):
@@ -321,28 +319,9 @@ def _own_step_forward(fn, forward, backward):
     args.update(Wx=p["Wx"], Wh=p["Wh"], b=p["b"])
     rng = np.random.default_rng(951)
     dh, dc = rng.normal(size=(N, H)), rng.normal(size=(N, H))
-    name = "lstm_step_forward"
-
-    def run(**a):
-        out = forward(*[np.array(a[k]) for k in args])
-        return unpack(out, ("h_next", "c_next", "cache"), name)
-
-    result = unpack(
-        backward(dh.copy(), dc.copy(), run(**args)[2]), STEP_NAMES, fn
-    )
-    grads = {
-        k: as_float64(g, f"d{k}", fn, args[k].shape)
-        for k, g in zip(args, result)
-    }
-
-    def loss(**a):
-        h, c, _ = run(**a)
-        h = as_float64(h, "h_next", name)
-        return float(
-            np.sum(h * dh) + np.sum(as_float64(c, "c_next", name) * dc)
-        )
-
-    matches_own_forward(fn, name, loss, args, grads)
+    outputs = ("h_next", "c_next", "cache")
+    spec = OwnForward(fn, "lstm_step_forward", outputs, STEP_NAMES)
+    backward_matches_own_forward(spec, forward, backward, args, [dh, dc])
 
 
 def _own_forward(fn, forward, backward):
@@ -352,21 +331,8 @@ def _own_forward(fn, forward, backward):
     p = _inputs(N, T, D, H, seed=952)
     args = {k: p[k] for k in ("x", "h0", "Wx", "Wh", "b")}
     dh = np.random.default_rng(953).normal(size=(N, T, H))
-
-    def run(**a):
-        out = forward(*[np.array(a[k]) for k in args])
-        return unpack(out, ("h", "cache"), "lstm_forward")
-
-    result = unpack(backward(dh.copy(), run(**args)[1]), SEQ_NAMES, fn)
-    grads = {
-        k: as_float64(g, f"d{k}", fn, args[k].shape)
-        for k, g in zip(args, result)
-    }
-
-    def loss(**a):
-        return float(np.sum(as_float64(run(**a)[0], "h", "lstm_forward") * dh))
-
-    matches_own_forward(fn, "lstm_forward", loss, args, grads)
+    spec = OwnForward(fn, "lstm_forward", ("h", "cache"), SEQ_NAMES)
+    backward_matches_own_forward(spec, forward, backward, args, [dh])
 
 
 SEQ_NAMES = ("dx", "dh0", "dWx", "dWh", "db")

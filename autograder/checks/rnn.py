@@ -9,8 +9,9 @@ graphs (a term removed, a step detached), so a message names the likely bug.
 import numpy as np
 import torch
 
-from autograder.checks import as_float64, close, compare_grads, fail
-from autograder.checks import matches_own_forward, max_error
+from autograder.checks import OwnForward, as_float64, close, compare_grads
+from autograder.checks import backward_matches_own_forward, fail
+from autograder.checks import hidden_states, max_error, recurrent_trial
 from autograder.checks import shapes_text, unpack
 
 # Shapes for the random trials: D != H somewhere so that a transposed
@@ -172,10 +173,7 @@ def rnn_forward(student):
     for i, (N, T, D, H) in enumerate(TRIAL_SHAPES):
         p = _inputs(N, T, D, H, seed=200 + i)
         args = [p[k].copy() for k in ("x", "h0", "Wx", "Wh", "b")]
-        h, _ = unpack(student(*args), ("h", "cache"), fn)
-        if isinstance(h, np.ndarray) and h.shape == (N, T + 1, H):
-            fail(f"{fn} returns {T + 1} states for T = {T}: leave h0 out.")
-        h = as_float64(h, "h", fn, shape=(N, T, H))
+        h = hidden_states(fn, student(*args), (N, T, H))
         expected = _reference_rnn(p["x"], p["h0"], p["Wx"], p["Wh"], p["b"])
         if close(h, expected):
             continue
@@ -262,33 +260,10 @@ def rnn_step_backward(student_forward, student_backward):
 def _own_forward(fn, forward, backward, step):
     """The gradients agree with the numerical gradient of the student's
     own forward pass, on small sizes (as the visible test asserts)."""
-    N, T, D, H = 2, 2, 3, 2
-    p = _inputs(N, T, D, H, seed=950)
-    first = "h_prev" if step else "h0"
-    args = {
-        "x": p["x"][:, 0] if step else p["x"],
-        first: p["h0"],
-        "Wx": p["Wx"],
-        "Wh": p["Wh"],
-        "b": p["b"],
-    }
-    up = np.random.default_rng(951).normal(size=(N, H) if step else (N, T, H))
+    args, up = recurrent_trial(_inputs, ("Wx", "Wh", "b"), step)
     name = "rnn_step_forward" if step else "rnn_forward"
-
-    def run(**a):
-        out = forward(*[np.array(a[k]) for k in args])
-        return unpack(out, ("h", "cache"), name)
-
-    result = unpack(backward(up.copy(), run(**args)[1]), GRAD_NAMES, fn)
-    grads = {
-        k: as_float64(g, f"d{k}", fn, args[k].shape)
-        for k, g in zip(args, result)
-    }
-
-    def loss(**a):
-        return float(np.sum(as_float64(run(**a)[0], "h", name) * up))
-
-    matches_own_forward(fn, name, loss, args, grads)
+    spec = OwnForward(fn, name, ("h", "cache"), GRAD_NAMES)
+    backward_matches_own_forward(spec, forward, backward, args, [up])
 
 
 def rnn_backward(student_forward, student_backward):
