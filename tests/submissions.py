@@ -68,3 +68,23 @@ def make_korean_submission(assignment, dest, solved=True):
             cell["source"] = translated["source"]
     path.write_text(json.dumps(nb, indent=1), encoding="utf-8")
     return path
+
+
+def code_cell(source):
+    """A new code cell of ``source``, as a student adds one."""
+    return {
+        "cell_type": "code",
+        "execution_count": None,
+        "metadata": {},
+        "outputs": [],
+        "source": source,
+    }
+
+
+def cell_of(cells, grade_id):
+    """The cell of a notebook's ``cells`` whose nbgrader grade_id is
+    ``grade_id`` (KeyError when there is none)."""
+    for cell in cells:
+        if cell["metadata"].get("nbgrader", {}).get("grade_id") == grade_id:
+            return cell
+    raise KeyError(grade_id)

@@ -15,7 +15,7 @@ import sys
 import pytest
 
 from autograder import course
-from submissions import REPO, make_submission, solution_sources
+from submissions import REPO, cell_of, make_submission, solution_sources
 
 WRONG_STEP = solution_sources("rnn")["rnn_step_forward"].replace(
     "x @ Wx + h_prev @ Wh + b)", "x @ Wx + h_prev @ Wh)"
@@ -145,30 +145,23 @@ def _edit(mutate):
     return edit
 
 
-def _cell(cells, grade_id):
-    for cell in cells:
-        if cell["metadata"].get("nbgrader", {}).get("grade_id") == grade_id:
-            return cell
-    raise KeyError(grade_id)
-
-
 def _rewrite_test(cells):
-    _cell(cells, "test_rnn_step_forward")["source"] = "pass"
+    cell_of(cells, "test_rnn_step_forward")["source"] = "pass"
 
 
 def _delete_test(cells):
-    cells.remove(_cell(cells, "test_rnn_step_forward"))
+    cells.remove(cell_of(cells, "test_rnn_step_forward"))
 
 
 def _duplicate_grade_id(cells):
-    fake = json.loads(json.dumps(_cell(cells, "test_rnn_step_forward")))
+    fake = json.loads(json.dumps(cell_of(cells, "test_rnn_step_forward")))
     fake["source"] = "pass"
     fake["id"] = "fake"
     cells.append(fake)
 
 
 def _more_points(cells):
-    meta = _cell(cells, "test_rnn_step_forward")["metadata"]["nbgrader"]
+    meta = cell_of(cells, "test_rnn_step_forward")["metadata"]["nbgrader"]
     meta["points"] = 100
     meta["checksum"] = "0" * 32
 

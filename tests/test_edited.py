@@ -21,7 +21,7 @@ import pytest
 from autograder import course
 from autograder.job import Job
 from autograder.notebooks import graded_cells
-from submissions import REPO, make_submission
+from submissions import REPO, cell_of, code_cell, make_submission
 
 pytestmark = pytest.mark.slow
 
@@ -31,48 +31,32 @@ CELLS = [name for name, _ in graded_cells("rnn")]
 QUICK = "train_loop = lambda step, num_steps, **kwargs: [step(0)]\n"
 
 
-def _cell(cells, grade_id):
-    for cell in cells:
-        if cell["metadata"].get("nbgrader", {}).get("grade_id") == grade_id:
-            return cell
-    raise KeyError(grade_id)
-
-
 def _quick(nb):
-    index = nb["cells"].index(_cell(nb["cells"], "setup"))
-    nb["cells"].insert(
-        index + 1,
-        {
-            "cell_type": "code",
-            "execution_count": None,
-            "metadata": {},
-            "outputs": [],
-            "source": QUICK,
-        },
-    )
+    index = nb["cells"].index(cell_of(nb["cells"], "setup"))
+    nb["cells"].insert(index + 1, code_cell(QUICK))
 
 
 def renamed_test(cells):
-    _cell(cells, "test_rnn_step_forward")["metadata"]["nbgrader"][
+    cell_of(cells, "test_rnn_step_forward")["metadata"]["nbgrader"][
         "grade_id"
     ] = "my_test"
 
 
 def renamed_solution(cells):
-    _cell(cells, "rnn_step_forward")["metadata"]["nbgrader"]["grade_id"] = (
+    cell_of(cells, "rnn_step_forward")["metadata"]["nbgrader"]["grade_id"] = (
         "my_solution"
     )
 
 
 def duplicated_test(cells):
-    copied = copy.deepcopy(_cell(cells, "test_rnn_forward"))
+    copied = copy.deepcopy(cell_of(cells, "test_rnn_forward"))
     copied.update(id="copy-of-test", source="pass")
-    cells.insert(cells.index(_cell(cells, "test_rnn_forward")), copied)
+    cells.insert(cells.index(cell_of(cells, "test_rnn_forward")), copied)
 
 
 def duplicated_solution(cells):
     # Jupyter's copy and paste keeps the metadata; the later copy wins.
-    first = _cell(cells, "rnn_forward")
+    first = cell_of(cells, "rnn_forward")
     copied = copy.deepcopy(first)
     copied["id"] = "copy-of-solution"
     first["source"] = "def rnn_forward(*args):\n    raise ValueError\n"
@@ -80,9 +64,9 @@ def duplicated_solution(cells):
 
 
 def turned_into_solution(cells):
-    meta = _cell(cells, "test_rnn_backward")["metadata"]["nbgrader"]
+    meta = cell_of(cells, "test_rnn_backward")["metadata"]["nbgrader"]
     meta.update(grade=False, solution=True, locked=False)
-    _cell(cells, "test_rnn_backward")["source"] = "pass"
+    cell_of(cells, "test_rnn_backward")["source"] = "pass"
 
 
 def grade_flags_removed(cells):
@@ -93,14 +77,14 @@ def grade_flags_removed(cells):
 
 
 def extra_test(cells):
-    copied = copy.deepcopy(_cell(cells, "test_clip_grad_norm"))
+    copied = copy.deepcopy(cell_of(cells, "test_clip_grad_norm"))
     copied["metadata"]["nbgrader"].update(grade_id="test_extra", points=50)
     copied.update(id="extra-test", source="assert True")
     cells.append(copied)
 
 
 def deleted_test(cells):
-    cells.remove(_cell(cells, "test_temporal_softmax_loss"))
+    cells.remove(cell_of(cells, "test_temporal_softmax_loss"))
 
 
 # student -> (edit of the cells, words of the grader's note)

@@ -23,6 +23,7 @@ from hidden import unit_cells
 from mutants import MUTANTS
 from submissions import (
     REPO,
+    code_cell,
     make_korean_submission,
     make_submission,
     solution_sources,
@@ -189,22 +190,13 @@ MORE_APPLIED_TRICKS = {
 def apply_trick(name, trick=None):
     test_cell, code, _ = trick or APPLIED_TRICKS[name]
 
-    def added(source):
-        return {
-            "cell_type": "code",
-            "execution_count": None,
-            "metadata": {},
-            "outputs": [],
-            "source": source,
-        }
-
     def edit(nb):
         ids = [
             c.get("metadata", {}).get("nbgrader", {}).get("grade_id")
             for c in nb["cells"]
         ]
-        nb["cells"].insert(ids.index(test_cell), added(code))
-        nb["cells"].insert(ids.index("setup") + 1, added(SKIP_TRAINING))
+        nb["cells"].insert(ids.index(test_cell), code_cell(code))
+        nb["cells"].insert(ids.index("setup") + 1, code_cell(SKIP_TRAINING))
 
     return edit
 

@@ -26,7 +26,7 @@ import pytest
 from autograder import course
 from autograder.notebooks import graded_cells
 from mutants import MUTANTS
-from submissions import REPO, make_submission, solution_sources
+from submissions import REPO, code_cell, make_submission, solution_sources
 
 pytestmark = pytest.mark.slow
 
@@ -162,16 +162,6 @@ def wrong_code(name):
     return changed
 
 
-def _code_cell(source):
-    return {
-        "cell_type": "code",
-        "execution_count": None,
-        "metadata": {},
-        "outputs": [],
-        "source": source,
-    }
-
-
 def with_cells(name, *sources):
     """An edit that puts code cells with ``sources`` after the set-up,
     and the retry of the visible tests at the end."""
@@ -183,8 +173,8 @@ def with_cells(name, *sources):
         ]
         at = ids.index("setup") + 1
         for source in reversed(sources):
-            nb["cells"].insert(at, _code_cell(source))
-        nb["cells"].append(_code_cell(visible_tests(name)))
+            nb["cells"].insert(at, code_cell(source))
+        nb["cells"].append(code_cell(visible_tests(name)))
 
     return edit
 
