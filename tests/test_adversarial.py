@@ -6,15 +6,13 @@ point that honest_wrong does not. Others leave early, tamper with the
 notebook's cells, or try to read what a student must not see.
 """
 
-import csv
 import html
 import json
-import subprocess
-import sys
 
 import pytest
 
 from autograder import course
+from grader_runs import rows_of, run_grader
 from submissions import REPO, cell_of, make_submission, solution_sources
 
 WRONG_STEP = solution_sources("rnn")["rnn_step_forward"].replace(
@@ -219,17 +217,11 @@ def adversarial(tmp_path_factory):
         "rnn_step_forward": snoop + "\n"
         + solution_sources("rnn")["rnn_step_forward"]})  # fmt: skip
     out = grades / "rnn.csv"
-    result = subprocess.run(
-        [sys.executable, "-m", "autograder", "grade", "rnn", str(subs),
-         "--out", str(out), "--jobs", "2", "--quiet"],
-        cwd=REPO, capture_output=True, text=True, timeout=1200,
-    )  # fmt: skip
+    result = run_grader("rnn", subs, out, "--jobs", "2", "--quiet")
     server.shutdown()
-    with open(out, newline="", encoding="utf-8") as f:
-        rows = {row["student_id"]: row for row in csv.DictReader(f)}
     return {
         "result": result,
-        "rows": rows,
+        "rows": rows_of(out),
         "grades": grades,
         "feedback": grades / "feedback",
     }

@@ -10,7 +10,6 @@ intake's repair) gets the status ``edited_notebook``, not ``error``.
 """
 
 import copy
-import csv
 import html
 import json
 import subprocess
@@ -21,6 +20,7 @@ import pytest
 from autograder import course
 from autograder.job import Job
 from autograder.notebooks import graded_cells
+from grader_runs import records_of, rows_of, run_grader
 from submissions import REPO, cell_of, code_cell, make_submission
 
 pytestmark = pytest.mark.slow
@@ -140,17 +140,8 @@ def edited(tmp_path_factory):
         nb["metadata"]["kernelspec"]["name"] = "ir"
 
     make_submission("rnn", subs / "other_kernel", edit=r_kernel)
-    result = subprocess.run(
-        [sys.executable, "-m", "autograder", "grade", "rnn", str(subs),
-         "--out", str(out), "--jobs", "2", "--quiet"],
-        cwd=REPO, capture_output=True, text=True, timeout=1200,
-    )  # fmt: skip
-    with open(out, newline="", encoding="utf-8") as f:
-        rows = {row["student_id"]: row for row in csv.DictReader(f)}
-    records = {}
-    for line in out.with_suffix(".details.jsonl").read_text().splitlines():
-        record = json.loads(line)
-        records[record["student_id"]] = record
+    result = run_grader("rnn", subs, out, "--jobs", "2", "--quiet")
+    rows, records = rows_of(out), records_of(out)
     return {"result": result, "rows": rows, "records": records, "out": out}
 
 

@@ -19,6 +19,7 @@ import pytest
 
 from autograder import course
 from autograder.notebooks import graded_cells
+from grader_runs import rows_of, run_grader
 from hidden import unit_cells
 from mutants import MUTANTS
 from submissions import (
@@ -62,26 +63,6 @@ def mutant_source(name, grade_id, old, new):
     source = solution_sources(name)[grade_id]
     assert old in source
     return source.replace(old, new)
-
-
-def run_grader(name, submissions, out, *extra):
-    return subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "autograder",
-            "grade",
-            name,
-            str(submissions),
-            "--out",
-            str(out),
-            *extra,
-        ],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=1200,
-    )
 
 
 SKIP_TRAINING = "train_loop = lambda step, num_steps, **kwargs: [step(0)]\n"
@@ -241,12 +222,10 @@ def grade_class(name, tmp_root):
     result = run_grader(
         name, subs, out, "--jobs", "2", "--cell-timeout", timeout
     )
-    with open(out, newline="", encoding="utf-8") as f:
-        rows = {row["student_id"]: row for row in csv.DictReader(f)}
     _CLASSES[name] = {
         "name": name,
         "result": result,
-        "rows": rows,
+        "rows": rows_of(out),
         "subs": subs,
         "feedback": root / "grades" / "feedback" / name,
     }

@@ -23,6 +23,7 @@ import pytest
 
 from autograder.batch.intake import prepare_notebook
 from autograder.notebooks import graded_cells
+from grader_runs import rows_of, run_grader
 from submissions import REPO, make_submission, solution_sources
 
 MB = 2**20
@@ -30,22 +31,8 @@ CELLS = [name for name, _ in graded_cells("rnn")]
 UNICODE_ID = "Zoë Ünïcode 학생 [1]*"
 
 
-def grader(subs, out, *extra, **kwargs):
-    command = [sys.executable, "-m", "autograder", "grade", "rnn"]
-    command += [str(subs), "--out", str(out), *extra]
-    return subprocess.run(
-        command,
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        **kwargs,
-    )
-
-
-def rows_of(out):
-    with open(out, newline="", encoding="utf-8") as f:
-        return {row["student_id"]: row for row in csv.DictReader(f)}
+def grader(subs, out, *extra):
+    return run_grader("rnn", subs, out, *extra, timeout=600)
 
 
 def journal_of(out):

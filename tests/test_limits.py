@@ -9,15 +9,12 @@ this machine's disk), one file at most 64 MB, 128 processes and threads,
 bubblewrap), as CI has.
 """
 
-import csv
 import html
-import json
-import subprocess
-import sys
 
 import pytest
 
 from autograder.job import STATUSES
+from grader_runs import records_of, rows_of, run_grader
 from submissions import REPO, make_submission, solution_sources
 
 pytestmark = pytest.mark.slow
@@ -81,19 +78,12 @@ def greedy(tmp_path_factory):
             solved=False,
             replace={"rnn_step_forward": step, "rnn_forward": code},
         )
-    result = subprocess.run(
-        [sys.executable, "-m", "autograder", "grade", "rnn", str(subs),
-         "--out", str(out), "--jobs", "2", "--cell-timeout", "15",
-         "--disk-limit", "64M", "--max-files", "2000",
-         "--max-processes", "128", "--max-open-files", "256"],
-        cwd=REPO, capture_output=True, text=True, timeout=1200,
+    result = run_grader(
+        "rnn", subs, out, "--jobs", "2", "--cell-timeout", "15",
+        "--disk-limit", "64M", "--max-files", "2000",
+        "--max-processes", "128", "--max-open-files", "256",
     )  # fmt: skip
-    with open(out, newline="", encoding="utf-8") as f:
-        rows = {row["student_id"]: row for row in csv.DictReader(f)}
-    records = {}
-    for line in out.with_suffix(".details.jsonl").read_text().splitlines():
-        record = json.loads(line)
-        records[record["student_id"]] = record
+    rows, records = rows_of(out), records_of(out)
     return {"result": result, "rows": rows, "records": records, "out": out}
 
 

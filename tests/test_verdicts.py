@@ -15,16 +15,14 @@ Training takes one step in both (the trained-model cells fail in both),
 which keeps each notebook short.
 """
 
-import csv
 import html
 import re
-import subprocess
-import sys
 
 import pytest
 
 from autograder import course
 from autograder.notebooks import graded_cells
+from grader_runs import rows_of, run_grader
 from mutants import MUTANTS
 from submissions import REPO, code_cell, make_submission, solution_sources
 
@@ -191,14 +189,9 @@ def grade_pair(name, root):
         replace=wrong,
         edit=with_cells(name, FOOL, QUICK),
     )
-    result = subprocess.run(
-        [sys.executable, "-m", "autograder", "grade", name, str(subs),
-         "--out", str(out), "--jobs", "2", "--quiet"],
-        cwd=REPO, capture_output=True, text=True, timeout=1200,
-    )  # fmt: skip
+    result = run_grader(name, subs, out, "--jobs", "2", "--quiet")
     assert result.returncode == 0, result.stderr[-3000:]
-    with open(out, newline="", encoding="utf-8") as f:
-        rows = {row["student_id"]: row for row in csv.DictReader(f)}
+    rows = rows_of(out)
     pages = {
         student: html.unescape(
             (out.parent / "feedback" / name / f"{student}.html").read_text()
