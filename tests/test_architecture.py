@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from autograder.judge import KERNEL_SIDE
+from source_imports import imported_names
 from submissions import REPO
 
 PACKAGE = REPO / "autograder"
@@ -231,12 +232,6 @@ def test_signatures_take_at_most_five_parameters_outside_the_checks():
 @pytest.mark.parametrize("tests", [REPO / "tests", REPO / "benchmarks"])
 def test_no_test_module_is_imported_by_another_module(tests):
     for path in sorted(Path(tests).glob("*.py")):
-        tree = ast.parse(path.read_text(encoding="utf-8"))
-        for node in ast.walk(tree):
-            names = []
-            if isinstance(node, ast.Import):
-                names = [alias.name for alias in node.names]
-            elif isinstance(node, ast.ImportFrom) and node.module:
-                names = [node.module]
-            bad = [n for n in names if n.split(".")[-1].startswith("test_")]
-            assert not bad, f"{path.name} imports {bad}"
+        names = imported_names(path)
+        bad = [n for n in names if n.split(".")[-1].startswith("test_")]
+        assert not bad, f"{path.name} imports {bad}"

@@ -7,7 +7,6 @@ neither the grader nor the solutions (run here from a folder where the
 grader cannot be imported; test_student_env.py runs it from the wheel).
 """
 
-import ast
 import json
 import os
 import subprocess
@@ -20,6 +19,7 @@ import pytest
 from publish import check_cell
 from seqbook.check import form, notebook, rules
 from seqbook.check.notebook import Unreadable
+from source_imports import imported_names
 from submissions import REPO, make_submission, solution_sources
 
 NAMES = ["rnn", "lstm", "gru", "seq2seq", "attention", "self_attention"]
@@ -121,15 +121,8 @@ def test_the_fingerprint_is_the_released_checksum():
 
 def test_the_course_library_imports_nothing_of_the_grader():
     for path in (REPO / "seqbook").rglob("*.py"):
-        tree = ast.parse(path.read_text(encoding="utf-8"))
-        for node in ast.walk(tree):
-            names = []
-            if isinstance(node, ast.Import):
-                names = [a.name for a in node.names]
-            elif isinstance(node, ast.ImportFrom) and node.module:
-                names = [node.module]
-            for name in names:
-                assert name.split(".")[0] not in ("autograder", "nbgrader")
+        for name in imported_names(path):
+            assert name.split(".")[0] not in ("autograder", "nbgrader")
 
 
 def _inspect(tmp_path, edit=None, name="rnn.ipynb", folder="rnn"):
