@@ -24,15 +24,12 @@ TRIAL_SHAPES = [  # (N, T, D, H)
 ]
 
 
-def _inputs(N, T, D, H, seed, scale=0.6):
-    rng = np.random.default_rng(seed)
-    return {
-        "x": rng.normal(size=(N, T, D)),
-        "h0": rng.normal(size=(N, H)),
-        "Wx": rng.normal(scale=scale, size=(D, H)),
-        "Wh": rng.normal(scale=scale, size=(H, H)),
-        "b": rng.normal(scale=scale, size=(H,)),
-    }
+def _inputs(N, T, D, H, seed):
+    """The course library's seeded RNN inputs (x, h0, Wx, Wh, b), with
+    weights of scale 0.6."""
+    from seqbook.fixtures import random_rnn_inputs
+
+    return random_rnn_inputs(N, T, D, H, seed=seed, scale=0.6)
 
 
 def _tensor(array):
