@@ -15,27 +15,37 @@ from autograder import course, lms
 from autograder.batch.outputs import FIXED_COLUMNS, write_csv_atomic
 
 
+def read_grades_csv(csv_path):
+    """(rows, columns) of a grades CSV as ``grade`` writes it: a clear
+    error when there is no such file or it lacks a column of every
+    grades CSV (``FIXED_COLUMNS``)."""
+    path = Path(csv_path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no grades file {path}")
+    with open(path, newline="", encoding="utf-8") as f:
+        reader = csv.DictReader(f)
+        columns = reader.fieldnames or []
+        missing = set(FIXED_COLUMNS) - set(columns)
+        if missing:
+            raise ValueError(
+                f"{path} is not a grades CSV: no column "
+                f"{', '.join(sorted(missing))}"
+            )
+        return list(reader), columns
+
+
 def read_grades(csv_paths):
     """(student -> assignment -> score, assignment -> max score)."""
     scores, maxima = {}, {}
     for path in map(Path, csv_paths):
-        if not path.is_file():
-            raise FileNotFoundError(f"no grades file {path}")
-        with open(path, newline="", encoding="utf-8") as f:
-            reader = csv.DictReader(f)
-            missing = set(FIXED_COLUMNS) - set(reader.fieldnames or [])
-            if missing:
-                raise ValueError(
-                    f"{path} is not a grades CSV: no column "
-                    f"{', '.join(sorted(missing))}"
-                )
-            _read_rows(path, reader, scores, maxima)
+        rows, _ = read_grades_csv(path)
+        _read_rows(path, rows, scores, maxima)
     return scores, maxima
 
 
-def _read_rows(path, reader, scores, maxima):
+def _read_rows(path, rows, scores, maxima):
     seen = None
-    for row in reader:
+    for row in rows:
         name = row["assignment"]
         if seen is None:
             seen = name

@@ -7,7 +7,6 @@ failed test, the seconds each submission took and why a row is not
 errors of a student's own run) count as one diagnosis.
 """
 
-import csv
 import re
 import statistics
 from collections import Counter
@@ -16,6 +15,7 @@ from pathlib import Path
 
 from autograder.batch.journal import read_journal
 from autograder.batch.outputs import FIXED_COLUMNS
+from autograder.gradebook import read_grades_csv
 
 # Statuses whose notebook ran, so that its tests say something.
 RAN = ("graded", "timeout", "memory")
@@ -82,21 +82,9 @@ class ClassReport:
 
 def read_rows(csv_path):
     """(rows, test columns) of a grades CSV."""
-    path = Path(csv_path)
-    if not path.is_file():
-        raise FileNotFoundError(f"no grades file {path}")
-    with open(path, newline="", encoding="utf-8") as f:
-        reader = csv.DictReader(f)
-        columns = reader.fieldnames or []
-        missing = set(FIXED_COLUMNS) - set(columns)
-        if missing:
-            raise ValueError(
-                f"{path} is not a grades CSV: no column "
-                f"{', '.join(sorted(missing))}"
-            )
-        rows = list(reader)
+    rows, columns = read_grades_csv(csv_path)
     if not rows:
-        raise ValueError(f"{path} has no rows")
+        raise ValueError(f"{Path(csv_path)} has no rows")
     return rows, [c for c in columns if c not in FIXED_COLUMNS]
 
 
