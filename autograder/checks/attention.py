@@ -10,7 +10,7 @@ for its gradient.
 import torch
 
 from autograder.checks import fail
-from autograder.checks.seq2seq import Translator, course_task
+from autograder.checks.seq2seq import trained_exact_match
 
 
 def _randn(g, *shape, scale=1.0):
@@ -239,13 +239,11 @@ def attention_context(student):
 def long_inputs_translated(model, min_words, threshold, count=150):
     """Exact match of the trained weights on long test numbers, decoded
     greedily by the grader with its own attention."""
-    if not isinstance(model, torch.nn.Module):
-        fail("model should be the trained torch.nn.Module.")
-    task = course_task()
-    pairs = [p for p in task.test if len(p[0].split()) >= min_words][:count]
-    accuracy = Translator(model, "model", attention=True).exact_match(
-        task, pairs
-    )
+
+    def long_ones(test):
+        return [p for p in test if len(p[0].split()) >= min_words][:count]
+
+    pairs, accuracy = trained_exact_match(model, True, long_ones)
     if not accuracy >= threshold:
         fail(
             f"on {len(pairs)} test numbers of at least {min_words} words "

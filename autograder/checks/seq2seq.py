@@ -505,15 +505,24 @@ class Translator:
         return float(np.mean([self.translate(task, e) == k for e, k in pairs]))
 
 
-def translator_trained(model, threshold, count=300):
-    """Exact match of the trained weights on the task's test numbers, both
-    rebuilt by the grader, decoded greedily by the grader."""
+def trained_exact_match(model, attention, choose):
+    """(pairs, exact match) of the trained weights, as the notebook's
+    translator run by the grader (:class:`Translator`), on the pairs that
+    ``choose(task.test)`` picks from the test numbers of the task the
+    grader rebuilt (:func:`course_task`)."""
     if not isinstance(model, torch.nn.Module):
         fail("model should be the trained torch.nn.Module.")
     task = course_task()
-    pairs = task.test[:count]
-    accuracy = Translator(model, "model", attention=False).exact_match(
-        task, pairs
+    pairs = choose(task.test)
+    translator = Translator(model, "model", attention=attention)
+    return pairs, translator.exact_match(task, pairs)
+
+
+def translator_trained(model, threshold, count=300):
+    """Exact match of the trained weights on the task's test numbers, both
+    rebuilt by the grader, decoded greedily by the grader."""
+    pairs, accuracy = trained_exact_match(
+        model, False, lambda test: test[:count]
     )
     if not accuracy >= threshold:
         fail(
