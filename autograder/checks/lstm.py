@@ -423,18 +423,10 @@ def _module_trials(student_cls, fn, make_reference, case):
                     found = "state=None means h and c start at zeros"
                 return found
 
-            tm.parity(
-                fn,
-                module,
-                reference,
-                "LSTM",
-                call,
-                make_inputs,
-                outputs,
-                context,
-                seed=200 + k,
-                hint=hint,
+            trial = tm.Trial(
+                call, make_inputs, outputs, context, seed=200 + k, hint=hint
             )
+            tm.parity(fn, (module, reference), "LSTM", trial)
         module32 = tm.build(student_cls, fn, D, H)
         call, tensors, outputs, _ = case(g, N, T, D, H, False)
         with tm.forbid("LSTM", fn):

@@ -583,21 +583,12 @@ def _mha_trial(modules, g, shape, kind, k):
         )
         + ("" if mask is None else f", a mask of shape {tuple(mask.shape)}")
     )
-    tm.parity(
-        "MultiHeadAttention",
-        module,
-        reference,
-        MHA,
-        call,
-        make_inputs,
-        [
-            ("output", (N, Lq, E), lambda r: r[0]),
-            ("weights", (N, Lq, Sk), lambda r: r[1]),
-        ],
-        context,
-        seed=500 + k,
-        hint=hint,
-    )
+    outputs = [
+        ("output", (N, Lq, E), lambda r: r[0]),
+        ("weights", (N, Lq, Sk), lambda r: r[1]),
+    ]
+    trial = tm.Trial(call, make_inputs, outputs, context, 500 + k, hint)
+    tm.parity("MultiHeadAttention", (module, reference), MHA, trial)
     if mask is not None:
         keep = torch.broadcast_to(mask, (N, Lq, Sk))
         _masked_weights_zero(module, call, make_inputs(), keep, context)
@@ -771,19 +762,13 @@ def _layer_trial(modules, g, shape, masked, k):
     def hint(mine):
         return _layer_hint(reference, call, [x], mine, d, h, ff)
 
-    tm.parity(
-        "TransformerEncoderLayer",
-        layer,
-        reference,
-        MHA,
-        call,
-        make_inputs,
-        [("output", (N, L, d), lambda r: r)],
-        f"d_model {d}, nhead {h}, dim_feedforward {ff}, x "
-        f"({N}, {L}, {d}), {label}",
-        seed=800 + k,
-        hint=hint,
+    context = (
+        f"d_model {d}, nhead {h}, dim_feedforward {ff}, x ({N}, {L}, {d}), "
+        f"{label}"
     )
+    outputs = [("output", (N, L, d), lambda r: r)]
+    trial = tm.Trial(call, make_inputs, outputs, context, 800 + k, hint)
+    tm.parity("TransformerEncoderLayer", modules, MHA, trial)
 
 
 def TransformerEncoderLayer(student_cls, mha_cls):
@@ -1076,19 +1061,13 @@ def _decoder_trial(modules, g, shape, masked, k):
             reference.state_dict(), h, (x, memory), masks, mine
         )
 
-    tm.parity(
-        DECODER,
-        layer,
-        reference,
-        MHA,
-        call,
-        make_inputs,
-        [("output", (N, L, d), lambda r: r)],
+    context = (
         f"d_model {d}, nhead {h}, dim_feedforward {ff}, x ({N}, {L}, {d}), "
-        f"memory ({N}, {S}, {d}), {label}",
-        seed=1100 + k,
-        hint=hint,
+        f"memory ({N}, {S}, {d}), {label}"
     )
+    outputs = [("output", (N, L, d), lambda r: r)]
+    trial = tm.Trial(call, make_inputs, outputs, context, 1100 + k, hint)
+    tm.parity(DECODER, modules, MHA, trial)
 
 
 def TransformerDecoderLayer(student_cls, mha_cls):
@@ -1392,11 +1371,7 @@ def _transformer_trial(student_cls, classes, k, case):
     def hint(mine):
         return _transformer_hint(reference, inputs, mine)
 
-    tm.parity(
-        fn,
-        model,
-        reference,
-        MHA,
+    trial = tm.Trial(
         call,
         list,
         [("logits", (N, T, sizes[1]), lambda r: r)],
@@ -1406,6 +1381,7 @@ def _transformer_trial(student_cls, classes, k, case):
         seed=1500 + k,
         hint=hint,
     )
+    tm.parity(fn, (model, reference), MHA, trial)
 
 
 def _float32_logits(student_cls, fn):

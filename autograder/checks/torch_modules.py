@@ -2,6 +2,9 @@
 torch.nn reference after load_state_dict, gradients, and that torch's own
 implementation is not what computes the answer."""
 
+from collections.abc import Callable
+from dataclasses import dataclass
+
 import numpy as np
 import torch
 
@@ -157,27 +160,34 @@ def np64(tensor):
     return np.asarray(tensor.detach().numpy(), dtype=np.float64)
 
 
-def parity(
-    fn,
-    module,
-    reference,
-    kind,
-    call,
-    make_inputs,
-    outputs,
-    context,
-    seed,
-    hint=None,
-):
-    """Run student and reference on the same inputs; compare every output
-    and every gradient (inputs and parameters).
+@dataclass(frozen=True)
+class Trial:
+    """One run of student and reference modules on the same inputs.
 
     - call(module, inputs) -> the module's raw result
     - make_inputs() -> a fresh list of leaf tensors requiring grad
     - outputs: list of (name, shape, getter) where getter(result) picks
       one output tensor (it may raise CheckFailure on a malformed result)
+    - context: the sizes, for messages
+    - seed: of the upstream gradients
     - hint(student_outputs) -> a hint or None, when the values differ
     """
+
+    call: Callable
+    make_inputs: Callable
+    outputs: list
+    context: str
+    seed: int
+    hint: Callable | None = None
+
+
+def parity(fn, modules, kind, trial):
+    """Run student and reference (``modules``) on the same inputs of a
+    :class:`Trial`, with torch's own ``kind`` forbidden to the student's;
+    compare every output and every gradient (inputs and parameters)."""
+    module, reference = modules
+    call, outputs, context = trial.call, trial.outputs, trial.context
+    make_inputs, hint = trial.make_inputs, trial.hint
     mine_in, ref_in = make_inputs(), make_inputs()
     with forbid(kind, fn):
         result = call(module, mine_in)
@@ -191,7 +201,7 @@ def parity(
     if wrong:
         extra = hint(mine) if hint else None
         fail(message + (f": {extra}." if extra else "."))
-    generator = torch.Generator().manual_seed(seed)
+    generator = torch.Generator().manual_seed(trial.seed)
     ups = [
         torch.randn(r.shape, generator=generator, dtype=r.dtype) for r in ref
     ]
