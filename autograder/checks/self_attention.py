@@ -1303,16 +1303,7 @@ def _torch_copy(state, heads, fn):
     if not isinstance(heads, int) or heads < 1 or d % heads:
         fail(f"{fn}: each MultiHeadAttention should keep its num_heads.")
     sizes = (Vs, Vt, d, heads, ff, tuple(counts), state["position"].shape[0])
-    reference = TorchTransformer(sizes)
-    try:
-        reference.load_state_dict(state)
-    except RuntimeError as error:
-        first = str(error).strip().splitlines()[-1].strip()
-        fail(
-            f"{fn}: the weights do not fit the notebook's {ARCHITECTURE} "
-            f"({first})."
-        )
-    return reference.eval()
+    return tm.load_into(TorchTransformer(sizes), state, fn, ARCHITECTURE)
 
 
 # (source vocabulary, target vocabulary, d_model, nhead, num_layers), and

@@ -329,13 +329,21 @@ def load_part(reference, state, prefix, fn, architecture):
         for name, value in state.items()
         if name.startswith(prefix)
     }
+    weights = f"the weights under {prefix[:-1]!r}"
+    return load_into(reference, part, fn, architecture, weights)
+
+
+def load_into(reference, state, fn, architecture, weights="the weights"):
+    """``reference`` in eval mode with ``state`` loaded; when torch
+    refuses it, fail saying that ``weights`` do not fit the notebook's
+    ``architecture``, and torch's reason."""
     try:
-        reference.load_state_dict(part)
+        reference.load_state_dict(state)
     except RuntimeError as error:
         first = str(error).strip().splitlines()[-1].strip()
         fail(
-            f"{fn}: the weights under {prefix[:-1]!r} do not fit the "
-            f"notebook's {architecture} ({first})."
+            f"{fn}: {weights} do not fit the notebook's {architecture} "
+            f"({first})."
         )
     return reference.eval()
 
