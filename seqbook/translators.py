@@ -22,7 +22,7 @@ import torch.nn.functional as F
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from seqbook.translation import exact_match
-from seqbook.training import train_loop
+from seqbook.training import optimizer_step, train_loop
 
 MAX_LEN = 30  # longer than any target of the task (23 syllables and EOS)
 
@@ -167,13 +167,8 @@ def training_steps(model, task, optimizer, rng, options):
             ignore_index=task.pad_idx,
             label_smoothing=options.label_smoothing,
         )
-        optimizer.zero_grad()
-        loss.backward()
-        norm = torch.nn.utils.clip_grad_norm_(
-            model.parameters(), options.max_grad_norm
-        )
-        optimizer.step()
-        yield loss.item(), norm.item()
+        norm = optimizer_step(model, optimizer, loss, options.max_grad_norm)
+        yield loss.item(), norm
 
 
 @torch.no_grad()
