@@ -182,9 +182,9 @@ def test_training_steps_yield_the_teacher_forced_loss_of_each_batch(
         model, task, optimizer, np.random.default_rng(5), options
     )
     loss, norm = next(losses)
-    assert loss == pytest.approx(float(expected), rel=1e-5)
+    assert loss == pytest.approx(expected.item(), rel=1e-5)
     # the global norm of the gradient before clipping
-    assert norm == pytest.approx(float(expected_norm), rel=1e-4)
+    assert norm == pytest.approx(expected_norm.item(), rel=1e-4)
     assert len([next(losses), *losses]) == 2  # 96 pairs, batches of 32
 
 
