@@ -1,7 +1,9 @@
 """What the experiment scripts share: their command line (``--quick``,
-``--out``, ``--seed``, ``--threads``) and the JSON record each one writes
+``--out``, ``--seed``, ``--threads``), the JSON record each one writes
 (the results with the command, the date, the versions, the machine, the
-settings and the run time)."""
+settings and the run time), the way a script's ``main`` puts the two
+together (``run_script``) and the training options of the character
+language models (``train_options``)."""
 
 import argparse
 import datetime
@@ -11,12 +13,16 @@ import platform
 import shlex
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import numpy as np
 import torch
 
 REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from seqbook.training import TrainOptions  # noqa: E402
 
 
 def command_line():
@@ -100,3 +106,24 @@ def write_record(args, settings, total_seconds, **results):
         encoding="utf-8",
     )
     print(f"{total_seconds / 60:.1f} minutes; results written to {args.out}")
+
+
+def run_script(description, default_out, run, settings, **options):
+    """A script's whole ``main``: parse the command line (``arguments``,
+    with ``options`` passed on), call ``run(chosen, args)`` with the full
+    or, with ``--quick``, the quick settings (``settings`` is the pair
+    ``(full, quick)``), and write the record of the run time and of the
+    dict of results it returns (their order kept)."""
+    args = arguments(description, default_out, **options)
+    chosen = settings[1] if args.quick else settings[0]
+    start = time.perf_counter()
+    results = run(chosen, args)
+    write_record(args, chosen, time.perf_counter() - start, **results)
+
+
+def train_options(settings, **more):
+    """The ``TrainOptions`` of a character model whose ``settings`` give
+    its steps, window length, batch size, clipping norm and evaluation
+    interval; ``more`` sets the others (``lr``, ``seed``, ``desc``)."""
+    keys = ("steps", "seq_len", "batch_size", "max_norm", "eval_every")
+    return TrainOptions(**{key: settings[key] for key in keys}, **more)

@@ -54,12 +54,8 @@ from seqbook.gpt import (  # noqa: E402
     generate,
     temperature_sampler,
 )
-from seqbook.training import (  # noqa: E402
-    EarlyStopping,
-    TrainOptions,
-    train_char_model,
-)
-from common import arguments, write_record  # noqa: E402
+from seqbook.training import EarlyStopping, train_char_model  # noqa: E402
+from common import run_script, train_options  # noqa: E402
 
 DEFAULT_OUT = REPO / "seqbook" / "data" / "language_models.json"
 
@@ -173,15 +169,8 @@ def train_one(kind, data, settings, seed, bar):
     vocab, train_ids, valid_ids = data
     torch.manual_seed(seed)
     model = make_model(kind, len(vocab), config)
-    options = TrainOptions(
-        steps=settings["steps"],
-        seq_len=settings["seq_len"],
-        batch_size=settings["batch_size"],
-        lr=config["lr"],
-        max_norm=settings["max_norm"],
-        eval_every=settings["eval_every"],
-        seed=seed,
-        desc=f"{kind} seed {seed}",
+    options = train_options(
+        settings, lr=config["lr"], seed=seed, desc=f"{kind} seed {seed}"
     )
     stop = EarlyStopping(patience=settings["patience"])
     cpu = time.process_time()
@@ -204,8 +193,9 @@ def train_one(kind, data, settings, seed, bar):
     }
 
 
-def run(settings):
-    """Train every family with every seed; results by family."""
+def run(settings, args=None):
+    """Train every family with every seed; the sizes of the text and the
+    results by family (``args``, the command line, is not used)."""
     from tqdm.auto import tqdm
 
     corpus = load_corpus(settings["corpus"])
@@ -227,22 +217,18 @@ def run(settings):
         "valid_characters": len(data[2]),
         "vocab_size": len(vocab),
     }
-    return results, sizes
+    return {**sizes, "results": results}
 
 
 def main():
-    args = arguments(
+    run_script(
         "Train a vanilla RNN, an LSTM and a small GPT-style Transformer "
         "with equal parameter counts on the tiny_stories corpus; write "
         "their held-out losses and samples as JSON.",
         DEFAULT_OUT,
+        run,
+        (FULL, QUICK),
         seed_help="not used: the seeds are in the settings",
-    )
-    settings = QUICK if args.quick else FULL
-    start = time.perf_counter()
-    results, sizes = run(settings)
-    write_record(
-        args, settings, time.perf_counter() - start, **sizes, results=results
     )
 
 

@@ -44,7 +44,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from seqbook.data import adding_problem, copy_memory  # noqa: E402
-from common import arguments, write_record  # noqa: E402
+from common import run_script  # noqa: E402
 
 DEFAULT_OUT = REPO / "seqbook" / "data" / "long_range.json"
 MODELS = ("rnn", "lstm", "gru")
@@ -355,16 +355,14 @@ def run(settings, seed):
 
 def main():
     """Parse the command line, run the experiment, write the JSON record."""
-    args = arguments(
+    run_script(
         "Train RNN, LSTM and GRU on the adding problem and the copy-memory "
         "task for growing lengths; write the results as JSON.",
         DEFAULT_OUT,
+        lambda settings, args: {"results": run(settings, args.seed)},
+        (FULL, QUICK),
         seed_help="base seed",
     )
-    settings = QUICK if args.quick else FULL
-    start = time.perf_counter()
-    results = run(settings, args.seed)
-    write_record(args, settings, time.perf_counter() - start, results=results)
 
 
 if __name__ == "__main__":

@@ -47,8 +47,8 @@ sys.path.insert(0, str(REPO))
 
 from seqbook.data import CharVocab, load_corpus, split_text  # noqa: E402
 from seqbook.evaluation import held_out_nll  # noqa: E402
-from seqbook.training import TrainOptions, train_char_model  # noqa: E402
-from common import arguments, write_record  # noqa: E402
+from seqbook.training import train_char_model  # noqa: E402
+from common import run_script, train_options  # noqa: E402
 
 DEFAULT_OUT = REPO / "seqbook" / "data" / "regularisation.json"
 
@@ -145,14 +145,7 @@ def run(settings, base_seed):
     vocab = CharVocab(text, sort=True)
     train_text, valid_text = split_text(text)
     train_ids, valid_ids = vocab.encode(train_text), vocab.encode(valid_text)
-    options = TrainOptions(
-        steps=settings["steps"],
-        seq_len=settings["seq_len"],
-        batch_size=settings["batch_size"],
-        lr=settings["lr"],
-        max_norm=settings["max_norm"],
-        eval_every=settings["eval_every"],
-    )
+    options = train_options(settings, lr=settings["lr"])
     results = {}
     configs = arms(settings["dropout"])
     jobs = [(n, s) for n in configs for s in range(settings["seeds"])]
@@ -184,16 +177,14 @@ def run(settings, base_seed):
 
 def main():
     """Parse the command line, run the experiment, write the JSON record."""
-    args = arguments(
+    run_script(
         "Train a character-level RNN with and without dropout, variational "
         "dropout and weight tying; write the validation curves as JSON.",
         DEFAULT_OUT,
+        lambda settings, args: run(settings, args.seed),
+        (FULL, QUICK),
         seed_help="base seed (runs use base, base + 1, ...)",
     )
-    settings = QUICK if args.quick else FULL
-    start = time.perf_counter()
-    results = run(settings, args.seed)
-    write_record(args, settings, time.perf_counter() - start, **results)
 
 
 if __name__ == "__main__":

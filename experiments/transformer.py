@@ -56,12 +56,22 @@ from seqbook.translators import (  # noqa: E402
     training_steps,
 )
 from seqbook.translators import translate as translate_rnn  # noqa: E402
-from common import arguments, write_record  # noqa: E402
+from common import run_script  # noqa: E402
 from translation import FULL as TRANSLATION  # noqa: E402
 from translation import length_summary, print_summary, rounded  # noqa: E402
 
 DEFAULT_OUT = REPO / "seqbook" / "data" / "transformer.json"
 MODELS = ("transformer", "transformer_no_positions", "luong")
+# the settings that size a TinyTransformer (its keyword arguments)
+MODEL_SIZES = (
+    "d_model",
+    "num_heads",
+    "num_encoder_layers",
+    "num_decoder_layers",
+    "dim_feedforward",
+    "dropout",
+    "max_positions",
+)
 
 FULL = {
     # the data, batches, optimiser steps and epochs of translation.py
@@ -233,17 +243,20 @@ def make_model(kind, task, settings):
         return AttentionSeq2Seq(
             *sizes, config["embed_dim"], config["hidden_size"]
         )
-    config = settings["transformer"]
+    return tiny_transformer(
+        task, settings["transformer"], positions=kind == "transformer"
+    )
+
+
+def tiny_transformer(task, config, positions=True):
+    """A freshly initialised ``TinyTransformer`` for the task, sized by
+    the ``MODEL_SIZES`` entries of ``config`` (its other keys ignored)."""
+    sizes = {key: config[key] for key in MODEL_SIZES}
     return TinyTransformer(
-        *sizes,
-        config["d_model"],
-        config["num_heads"],
-        config["num_encoder_layers"],
-        config["num_decoder_layers"],
-        config["dim_feedforward"],
-        config["dropout"],
-        config["max_positions"],
-        positions=kind == "transformer",
+        len(task.source_vocab),
+        len(task.target_vocab),
+        **sizes,
+        positions=positions,
     )
 
 
@@ -365,7 +378,7 @@ def train_one(kind, task, settings, seed, bar):
         losses = []
         epoch_start = time.perf_counter()
         cpu_start = time.process_time()
-        for loss in training_steps(model, task, optimizer, rng, options):
+        for loss, _ in training_steps(model, task, optimizer, rng, options):
             scheduler.step()
             losses.append(loss)
             bar.update(1)
@@ -447,26 +460,22 @@ def main():
             help="the models to train (default: all)",
         )
 
-    args = arguments(
+    def run_models(settings, args):
+        results, summary = run(settings, args.seed, args.models)
+        print_summary(summary)
+        record = {"models": list(args.models), "accuracy_by_length": summary}
+        return {**record, "results": results}
+
+    run_script(
         "Train a tiny Transformer and a GRU encoder-decoder with attention "
         "on English-to-Korean number translation; write the results as "
         "JSON.",
         DEFAULT_OUT,
+        run_models,
+        (FULL, QUICK),
         threads_help="torch threads (1 is fastest for these small tensors, "
         "and the same for every model keeps the times comparable)",
         more=models,
-    )
-    settings = QUICK if args.quick else FULL
-    start = time.perf_counter()
-    results, summary = run(settings, args.seed, args.models)
-    print_summary(summary)
-    write_record(
-        args,
-        settings,
-        time.perf_counter() - start,
-        models=list(args.models),
-        accuracy_by_length=summary,
-        results=results,
     )
 
 

@@ -52,9 +52,11 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "experiments"))
 
 from seqbook.translation import NumberTranslation, exact_match  # noqa: E402
-from common import arguments, write_record  # noqa: E402
+from seqbook.translators import TrainingOptions, training_steps  # noqa: E402
+from common import run_script  # noqa: E402
 from transformer import FULL as TRANSFORMER  # noqa: E402
-from transformer import TinyTransformer, translate_transformer  # noqa: E402
+from transformer import MODEL_SIZES, tiny_transformer  # noqa: E402
+from transformer import translate_transformer  # noqa: E402
 
 DEFAULT_OUT = REPO / "seqbook" / "data" / "transformer_training.json"
 
@@ -62,24 +64,11 @@ FULL = {
     # the data, batches and model of experiments/transformer.py
     "data": TRANSFORMER["data"],
     "batch_size": TRANSFORMER["batch_size"],
-    # six epochs, one seed: what the session that made the record could
-    # afford on a shared machine (three seeds of twelve epochs, the
-    # intended run, take about 30 minutes of one idle core)
+    # six epochs (750 steps; twelve would double the run's time)
     "epochs": 6,
     "max_len": TRANSFORMER["max_len"],
     "max_grad_norm": TRANSFORMER["max_grad_norm"],
-    "model": {
-        key: TRANSFORMER["transformer"][key]
-        for key in (
-            "d_model",
-            "num_heads",
-            "num_encoder_layers",
-            "num_decoder_layers",
-            "dim_feedforward",
-            "dropout",
-            "max_positions",
-        )
-    },
+    "model": {key: TRANSFORMER["transformer"][key] for key in MODEL_SIZES},
     # the paper's optimiser and schedule (its warm-up of 4,000 of 100,000
     # steps scaled to this run's 750 steps)
     "betas": [0.9, 0.98],
@@ -100,7 +89,7 @@ FULL = {
             "smoothing": False,
         },
     },
-    "seeds": [0],
+    "seeds": [0, 1, 2],
     "valid_sentences": 300,
     "loss_every": 5,
     # test sentences whose greedy decoding is recorded step by step (by the
@@ -133,18 +122,7 @@ def learning_rate(step, settings, warmup):
 def make_model(task, settings, variant, seed):
     """A freshly initialised tiny Transformer of the variant."""
     torch.manual_seed(seed)
-    config = settings["model"]
-    model = TinyTransformer(
-        len(task.source_vocab),
-        len(task.target_vocab),
-        config["d_model"],
-        config["num_heads"],
-        config["num_encoder_layers"],
-        config["num_decoder_layers"],
-        config["dim_feedforward"],
-        config["dropout"],
-        config["max_positions"],
-    )
+    model = tiny_transformer(task, settings["model"])
     transformer = model.transformer
     for layer in [*transformer.encoder.layers, *transformer.decoder.layers]:
         # nn.Transformer's layers read this flag in every forward pass;
@@ -194,31 +172,18 @@ def decoding_steps(model, task, sentence, max_len, top=3):
 
 
 def train_epoch(model, task, optimizer, rng, config):
-    """One pass over the training split; the loss and gradient norm of
-    every step. ``config`` holds the schedule, the smoothing and the
-    clipping."""
+    """One pass over the training split (the library's
+    ``training_steps``), the learning rate's schedule stepped after every
+    optimiser step; the loss and gradient norm of every step. ``config``
+    holds the ``TrainingOptions``, the schedule and the progress bar."""
     model.train()
     losses, norms = [], []
-    for source, _, target, _ in task.batches(
-        "train", config["batch_size"], rng
+    for loss, norm in training_steps(
+        model, task, optimizer, rng, config["options"]
     ):
-        source, target = torch.from_numpy(source), torch.from_numpy(target)
-        logits = model(source, None, target[:, :-1])  # (N, T, V)
-        loss = F.cross_entropy(
-            logits.transpose(1, 2),
-            target[:, 1:],  # the targets shifted left: the next tokens
-            ignore_index=task.pad_idx,
-            label_smoothing=config["smoothing"],
-        )
-        optimizer.zero_grad()
-        loss.backward()
-        norm = torch.nn.utils.clip_grad_norm_(
-            model.parameters(), config["max_grad_norm"]
-        )
-        optimizer.step()
         config["scheduler"].step()
-        losses.append(loss.item())
-        norms.append(norm.item())
+        losses.append(loss)
+        norms.append(norm)
         config["bar"].update(1)
     return losses, norms
 
@@ -244,13 +209,14 @@ def train_one(task, settings, name, seed, bar):
         optimizer,
         lambda step: learning_rate(step + 1, settings, variant["warmup"]),
     )
-    config = {
-        "batch_size": settings["batch_size"],
-        "max_grad_norm": settings["max_grad_norm"],
-        "smoothing": settings["label_smoothing"] * variant["smoothing"],
-        "scheduler": scheduler,
-        "bar": bar,
-    }
+    options = TrainingOptions(
+        learning_rate=1.0,  # Adam's, which the schedule multiplies
+        batch_size=settings["batch_size"],
+        max_grad_norm=settings["max_grad_norm"],
+        seed=seed,
+        label_smoothing=settings["label_smoothing"] * variant["smoothing"],
+    )
+    config = {"options": options, "scheduler": scheduler, "bar": bar}
     rng = np.random.default_rng(seed)
     valid = task.valid[: settings["valid_sentences"]]
     result = {"seed": seed, "train_loss": [], "grad_norm": []}
@@ -293,8 +259,10 @@ def train_one(task, settings, name, seed, bar):
     return result
 
 
-def run(settings):
-    """Train every variant with every seed; results by variant."""
+def run(settings, args=None):
+    """Train every variant with every seed; the learning rates of the
+    two schedules and the results by variant (``args``, the command
+    line, is not used)."""
     task = NumberTranslation(**settings["data"])
     batches = -(-len(task.train) // settings["batch_size"])
     runs = len(settings["variants"]) * len(settings["seeds"])
@@ -321,26 +289,18 @@ def run(settings):
         ]
         for name, warmup in (("warmup", True), ("no_warmup", False))
     }
-    return results, schedule
+    return {"learning_rate": schedule, "results": results}
 
 
 def main():
-    args = arguments(
+    run_script(
         "Train the tiny Transformer on number translation with and "
         "without warm-up, pre-norm and label smoothing; write the results "
         "as JSON.",
         DEFAULT_OUT,
+        run,
+        (FULL, QUICK),
         seed_help="not used: the seeds are in the settings",
-    )
-    settings = QUICK if args.quick else FULL
-    start = time.perf_counter()
-    results, schedule = run(settings)
-    write_record(
-        args,
-        settings,
-        time.perf_counter() - start,
-        learning_rate=schedule,
-        results=results,
     )
 
 

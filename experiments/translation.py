@@ -65,7 +65,7 @@ from seqbook.translators import (  # noqa: E402
     training_steps,
     translate,
 )
-from common import arguments, write_record  # noqa: E402
+from common import run_script  # noqa: E402
 
 DEFAULT_OUT = REPO / "seqbook" / "data" / "translation.json"
 MODELS = ("seq2seq", "seq2seq_reversed", "luong", "bahdanau")
@@ -107,16 +107,12 @@ class BahdanauSeq2Seq(Seq2Seq):
     previous token are the input of the decoder's GRU cell; output from
     tanh([c_t; s_t] W_o + b_o)."""
 
-    def __init__(
-        self,
-        source_vocab_size,
-        target_vocab_size,
-        embed_dim=64,
-        hidden_size=128,
-    ):
-        super().__init__(
-            source_vocab_size, target_vocab_size, embed_dim, hidden_size
-        )
+    def __init__(self, *args, **kwargs):
+        """The arguments of ``Seq2Seq``; its modules are made first (the
+        same random numbers), then its decoder is replaced by a cell."""
+        super().__init__(*args, **kwargs)
+        embed_dim = self.decoder.input_size
+        hidden_size = self.decoder.hidden_size
         self.decoder = torch.nn.GRUCell(embed_dim + hidden_size, hidden_size)
         self.query_layer = torch.nn.Linear(
             hidden_size, hidden_size, bias=False
@@ -194,7 +190,7 @@ def train_one(kind, task, settings, seed, bar):
     for epoch in range(settings["epochs"]):
         model.train()
         losses = []
-        for loss in training_steps(model, task, optimizer, rng, options):
+        for loss, _ in training_steps(model, task, optimizer, rng, options):
             losses.append(loss)
             bar.update(1)
         translations, _ = translate(
@@ -308,22 +304,18 @@ def print_summary(summary):
 
 
 def main():
-    args = arguments(
+    def run_all(settings, args):
+        results, summary = run(settings, args.seed)
+        print_summary(summary)
+        record = {"models": list(MODELS), "accuracy_by_length": summary}
+        return {**record, "results": results}
+
+    run_script(
         "Train GRU encoder-decoders with and without attention on "
         "English-to-Korean number translation; write the results as JSON.",
         DEFAULT_OUT,
-    )
-    settings = QUICK if args.quick else FULL
-    start = time.perf_counter()
-    results, summary = run(settings, args.seed)
-    print_summary(summary)
-    write_record(
-        args,
-        settings,
-        time.perf_counter() - start,
-        models=list(MODELS),
-        accuracy_by_length=summary,
-        results=results,
+        run_all,
+        (FULL, QUICK),
     )
 
 

@@ -1305,3 +1305,178 @@ def kv_cache_diagram(axes, length=6, step=4):
             ax.spines[side].set_visible(False)
         ax.set_title(title, fontsize=11)
     return axes
+
+
+_CHOSEN, _GIVEN = PALETTE[2], PALETTE[1]  # labels / outputs, inputs
+_FADED_BOX = dict(
+    boxstyle="round,pad=0.3", facecolor="0.94", edgecolor="0.5",
+    linestyle="--",
+)  # fmt: skip
+
+
+def _causal_grid(ax, corner, size, cell=0.28):
+    """A small causal mask of ``size`` rows and columns, its top-left
+    corner at ``corner``: filled on and below the diagonal."""
+    x0, y0 = corner
+    for i in range(size):
+        for j in range(size):
+            keep = j <= i
+            ax.add_patch(
+                plt.Rectangle(
+                    (x0 + j * cell, y0 - (i + 1) * cell), cell * 0.9,
+                    cell * 0.9, linewidth=0.6,
+                    facecolor=PALETTE[0] if keep else "white",
+                    edgecolor=PALETTE[0] if keep else "0.6",
+                )
+            )  # fmt: skip
+
+
+def _decoding_step(ax, y, inputs, outputs, right):
+    """One step of greedy decoding in a band at height ``y``: the inputs
+    (the prefix) below, the decoder's outputs above, the earlier ones
+    faded (recomputed, unchanged) and the last one, the token chosen,
+    in green; its causal mask at x = ``right``."""
+    t = len(inputs)
+    ax.add_patch(
+        FancyBboxPatch(
+            (-0.4, y + 0.38), t - 0.2, 0.2, boxstyle="round,pad=0.04",
+            edgecolor=PALETTE[0], facecolor=to_rgba(PALETTE[0], 0.15),
+            zorder=1,
+        )
+    )  # fmt: skip
+    for j, (given, out) in enumerate(zip(inputs, outputs)):
+        diagram_box(ax, (j, y), given, _GIVEN, fontsize=10)
+        diagram_arrow(ax, (j, y), (j, y + 0.95), shrinkA=9, shrinkB=9)
+        if j < t - 1:
+            ax.text(j, y + 0.95, out, ha="center", va="center",
+                    fontsize=10, color="0.3", zorder=3,
+                    bbox=_FADED_BOX)  # fmt: skip
+        else:
+            diagram_box(ax, (j, y + 0.95), out, _CHOSEN, alpha=0.35,
+                        fontsize=10)  # fmt: skip
+    ax.text(-2.3, y + 0.47, f"step {t}", va="center", fontsize=10.5)
+    _causal_grid(ax, (right, y + 1.2), t)
+
+
+def _append_arrow(ax, start, end):
+    """The chosen token's way to the next step: right, down the gap
+    between two columns, and into the new input from its left."""
+    gap = start[0] + 0.5
+    ax.plot([start[0] + 0.25, gap, gap], [start[1], start[1], end[1]],
+            color=_CHOSEN, lw=1.4, zorder=2)  # fmt: skip
+    diagram_arrow(
+        ax, (gap, end[1]), (end[0] - 0.22, end[1]), color=_CHOSEN,
+        lw=1.4, shrinkA=0, shrinkB=0,
+    )  # fmt: skip
+
+
+def greedy_decoding_diagram(ax, tokens, bos="<bos>", eos="<eos>"):
+    """Greedy decoding unrolled, one band per step from the top. At step
+    t the decoder reads the prefix ``bos`` y_1 ... y_{t-1} under a causal
+    mask of shape (t, t), drawn on the right; the outputs of the earlier
+    positions come out unchanged (faded) and the most probable token at
+    the last position (green) is appended to the next step's input, until
+    it is ``eos``."""
+    inputs, outputs = [bos, *tokens], [*tokens, eos]
+    band, right = 1.9, len(inputs) + 0.9
+    for t in range(1, len(inputs) + 1):
+        y = -(t - 1) * band
+        _decoding_step(ax, y, inputs[:t], outputs[:t], right)
+        if t < len(inputs):  # the chosen token becomes the next input
+            _append_arrow(ax, (t - 1, y + 0.95), (t, y - band))
+    roles = (
+        (0.95, "output"),
+        (0.47, "decoder"),
+        (0, "input"),
+        (0.95 - band, "earlier outputs,\nunchanged"),
+    )
+    for y, text in roles:
+        ax.text(-0.6, y, text, ha="right", va="center", fontsize=9,
+                color="0.25")  # fmt: skip
+    notes = (
+        (0.75, 0.95, "most probable token (arg max)"),
+        (1.45, -band, "appended to the input"),
+        (len(inputs) - 0.4, 0.95 - (len(inputs) - 1) * band, f"{eos}: stop"),
+    )
+    for x, y, text in notes:
+        ax.text(x, y, text, va="center", fontsize=9, color="0.2")
+    ax.text(right + 0.7, 1.55, "causal mask", ha="center", fontsize=9.5)
+    last = -(len(inputs) - 1) * band
+    ax.set_xlim(-2.4, right + 1.6)
+    ax.set_ylim(last - 0.45, 1.85)
+    ax.axis("off")
+    return ax
+
+
+def _embedding_matrix(ax, corner, tokens, highlight, dim):
+    """The matrix E, one row of ``dim`` cells per token (labelled on the
+    left), its top-left corner at ``corner``; the row ``highlight`` in
+    orange. Returns the centre of its top edge and of the highlighted
+    row's right end."""
+    x0, y0 = corner
+    cell = 0.36
+    for i, token in enumerate(tokens):
+        colour = _GIVEN if i == highlight else _EMBED
+        for j in range(dim):
+            ax.add_patch(
+                plt.Rectangle(
+                    (x0 + j * cell, y0 - (i + 1) * cell), cell * 0.92,
+                    cell * 0.92, facecolor=to_rgba(colour, 0.45),
+                    edgecolor=colour, linewidth=0.8,
+                )
+            )  # fmt: skip
+        ax.text(x0 - 0.12, y0 - (i + 0.5) * cell, token, ha="right",
+                va="center", fontsize=9)  # fmt: skip
+    width = dim * cell
+    ax.text(x0 + width / 2, y0 - len(tokens) * cell - 0.3,
+            r"$E$: $(V, d_\mathrm{model})$, one row per token",
+            ha="center", va="top", fontsize=10)  # fmt: skip
+    row_end = (x0 + width, y0 - (highlight + 0.5) * cell)
+    return (x0 + width / 2, y0), row_end
+
+
+def tied_embeddings_diagram(ax, tokens, highlight=1, dim=4):
+    """One embedding matrix E used three times: rows of E, scaled by
+    sqrt(d_model), embed the source and the target tokens, and E
+    transposed is the output layer, u = y E^T. The source's use (dashed)
+    needs one vocabulary for both languages, as in the paper. The row of
+    token ``tokens[highlight]`` is both its embedding and the weights of
+    its score."""
+    top, row_end = _embedding_matrix(ax, (4.3, 2.4), tokens, highlight, dim)
+    sqrt_d = r"\sqrt{d_\mathrm{model}}"
+    uses = {
+        "source": ((1.0, 3.7), f"source embedding\n$E[x]\\,{sqrt_d}$"),
+        "target": ((5.0, 3.7), f"target embedding\n$E[y]\\,{sqrt_d}$"),
+        "output": ((9.0, 5.4), "output layer\n$u = y\\,E^\\top$"),
+    }
+    for name, (xy, text) in uses.items():
+        diagram_box(ax, xy, text, _EMBED, fontsize=10)
+        diagram_arrow(
+            ax, top, (xy[0], xy[1] - 0.45), color=_EMBED, lw=1.6,
+            style="--" if name == "source" else "-", shrinkA=4, shrinkB=4,
+            rad={"source": 0.2, "target": 0.0, "output": -0.25}[name],
+        )  # fmt: skip
+    diagram_box(ax, (1.0, 5.4), "encoder", _ATTENTION, fontsize=10.5)
+    diagram_box(ax, (5.0, 5.4), "decoder", _ATTENTION, fontsize=10.5)
+    diagram_box(ax, (9.0, 6.9), "softmax", _OUTPUT, fontsize=10.5)
+    arrows = (
+        ((1.0, 4.15), (1.0, 5.15)),  # embeddings up into their stacks
+        ((5.0, 4.15), (5.0, 5.15)),
+        ((1.55, 5.4), (4.45, 5.4)),  # the memory
+        ((5.55, 5.4), (8.2, 5.4)),  # the decoder's output y
+        ((9.0, 5.85), (9.0, 6.65)),
+    )
+    for start, end in arrows:
+        diagram_arrow(ax, start, end, shrinkA=0, shrinkB=0)
+    ax.text(6.9, 5.55, "$y$", fontsize=11, ha="center")
+    ax.text(3.0, 5.55, "memory", fontsize=9, ha="center", color="0.25")
+    ax.text(1.0, 2.75, "shared only with one\nvocabulary (the paper)",
+            ha="center", va="top", fontsize=9, color="0.25")  # fmt: skip
+    ax.text(row_end[0] + 0.25, row_end[1],
+            "row $e_k$ of token $k$: its embedding,\nand the weights "
+            "of its score $u_k = y \\cdot e_k$",
+            va="center", fontsize=9, color="0.2")  # fmt: skip
+    ax.set_xlim(-0.6, 10.6)
+    ax.set_ylim(-0.7, 7.3)
+    ax.axis("off")
+    return ax

@@ -166,6 +166,17 @@ class TrainOptions:
     desc: str = "training"
 
 
+def optimizer_step(model, optimizer, loss, max_norm):
+    """One update of ``model`` by ``optimizer`` on ``loss``: the
+    gradients, clipped to the global norm ``max_norm``, then the step.
+    Returns the global norm of the gradients before clipping (a float)."""
+    optimizer.zero_grad()
+    loss.backward()
+    norm = torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm)
+    optimizer.step()
+    return norm.item()
+
+
 def train_char_model(
     model, train_ids, valid_ids=None, options=None, stop=None
 ):
@@ -202,14 +213,9 @@ def train_char_model(
         loss = F.cross_entropy(
             scores.flatten(0, 1), torch.from_numpy(y).flatten()
         )
-        optimizer.zero_grad()
-        loss.backward()
-        norm = torch.nn.utils.clip_grad_norm_(
-            model.parameters(), options.max_norm
-        )
-        optimizer.step()
+        norm = optimizer_step(model, optimizer, loss, options.max_norm)
         history["loss"].append(loss.item())
-        history["grad_norm"].append(norm.item())
+        history["grad_norm"].append(norm)
         if valid_ids is not None and (i + 1) % options.eval_every == 0:
             nll = held_out_nll(model, valid_ids)
             history["valid_step"].append(i + 1)

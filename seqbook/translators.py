@@ -22,7 +22,7 @@ import torch.nn.functional as F
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from seqbook.translation import exact_match
-from seqbook.training import train_loop
+from seqbook.training import optimizer_step, train_loop
 
 MAX_LEN = 30  # longer than any target of the task (23 syllables and EOS)
 
@@ -94,16 +94,10 @@ class AttentionSeq2Seq(Seq2Seq):
     c_t = sum_i alpha_ti h_i, and output from tanh([c_t; s_t] W_c + b_c).
     """
 
-    def __init__(
-        self,
-        source_vocab_size,
-        target_vocab_size,
-        embed_dim=64,
-        hidden_size=128,
-    ):
-        super().__init__(
-            source_vocab_size, target_vocab_size, embed_dim, hidden_size
-        )
+    def __init__(self, *args, **kwargs):
+        """The arguments of ``Seq2Seq``; its modules are made first."""
+        super().__init__(*args, **kwargs)
+        hidden_size = self.decoder.hidden_size
         self.combine = torch.nn.Linear(2 * hidden_size, hidden_size)  # W_c
 
     def decode(self, target_in, state, encoder_states, source_mask):
@@ -135,19 +129,23 @@ def reverse_within_length(source, lengths):
 class TrainingOptions:
     """How a translator is trained: Adam at ``learning_rate`` on shuffled
     batches of ``batch_size`` pairs, the gradient norm clipped at
-    ``max_grad_norm``; ``seed`` fixes the order of the batches, and
-    ``reverse`` feeds every source sentence backwards."""
+    ``max_grad_norm``; ``seed`` fixes the order of the batches,
+    ``reverse`` feeds every source sentence backwards, and
+    ``label_smoothing`` spreads that much of each target's probability
+    over the whole vocabulary in the loss."""
 
     learning_rate: float = 2e-3
     batch_size: int = 64
     max_grad_norm: float = 1.0
     seed: int = 0
     reverse: bool = False
+    label_smoothing: float = 0.0
 
 
 def training_steps(model, task, optimizer, rng, options):
     """One pass over the training split in batches shuffled by ``rng``,
-    with teacher forcing; yields the loss of every batch after its step.
+    with teacher forcing; yields the loss of every batch and its gradient
+    norm (before clipping) after its step.
 
     The loss is the cross-entropy of every next token, averaged over the
     real tokens (padding ignored); the gradient norm is clipped before
@@ -165,16 +163,12 @@ def training_steps(model, task, optimizer, rng, options):
         logits = model(source, lengths, target[:, :-1])  # (N, T, V)
         loss = F.cross_entropy(
             logits.transpose(1, 2),
-            target[:, 1:],
+            target[:, 1:],  # the targets shifted left: the next tokens
             ignore_index=task.pad_idx,
+            label_smoothing=options.label_smoothing,
         )
-        optimizer.zero_grad()
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(
-            model.parameters(), options.max_grad_norm
-        )
-        optimizer.step()
-        yield loss.item()
+        norm = optimizer_step(model, optimizer, loss, options.max_grad_norm)
+        yield loss.item(), norm
 
 
 @torch.no_grad()
@@ -223,7 +217,8 @@ def train_translator(model, task, epochs, options=None, desc="training"):
 
     def epoch(i):
         model.train()
-        losses = list(training_steps(model, task, optimizer, rng, options))
+        steps = training_steps(model, task, optimizer, rng, options)
+        losses = [loss for loss, _ in steps]
         translations, _ = translate(
             model, task, valid_sources, reverse=options.reverse
         )

@@ -147,6 +147,42 @@ def test_plots_use_the_colour_blind_safe_palette():
     matplotlib.pyplot.close("all")
 
 
+def test_greedy_decoding_diagram_unrolls_every_step_with_its_mask():
+    import warnings
+
+    plotting.use_style()
+    fig, ax = matplotlib.pyplot.subplots()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no missing Hangul glyph either
+        plotting.greedy_decoding_diagram(ax, ["팔", "천"])
+        fig.canvas.draw()
+    texts = [text.get_text() for text in ax.texts]
+    # three steps: <bos>, <bos> 팔, <bos> 팔 천 as inputs; the chosen
+    # tokens 팔, 천, <eos>, and above the earlier inputs their outputs
+    # again (팔: chosen once, input twice, output again twice)
+    assert [t for t in texts if t.startswith("step")] == [
+        "step 1", "step 2", "step 3"
+    ]  # fmt: skip
+    assert texts.count("<bos>") == 3 and texts.count("팔") == 1 + 2 + 2
+    assert texts.count("천") == 1 + 1 + 1 and texts.count("<eos>") == 1
+    masks = [p for p in ax.patches if type(p) is matplotlib.patches.Rectangle]
+    filled = [p for p in masks if p.get_facecolor()[:3] != (1.0, 1.0, 1.0)]
+    assert len(masks) == 1 + 4 + 9 and len(filled) == 1 + 3 + 6
+    matplotlib.pyplot.close("all")
+
+
+def test_tied_embeddings_diagram_draws_the_matrix_and_its_three_uses():
+    fig, ax = matplotlib.pyplot.subplots()
+    plotting.tied_embeddings_diagram(ax, ["<bos>", "일", "이"], dim=3)
+    texts = " ".join(text.get_text() for text in ax.texts)
+    for part in ("source embedding", "target embedding", "output layer"):
+        assert part in texts
+    assert all(token in texts for token in ("<bos>", "일", "이"))
+    cells = [p for p in ax.patches if type(p) is matplotlib.patches.Rectangle]
+    assert len(cells) == 3 * 3  # one row of dim cells per token
+    matplotlib.pyplot.close("all")
+
+
 def test_number_words_in_both_languages():
     from seqbook.translation import english_number, korean_number
 

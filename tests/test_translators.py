@@ -153,24 +153,38 @@ def test_translate_returns_the_attention_weights_of_every_step(task):
     assert weights.shape == (3, 7, width)
 
 
-def test_training_steps_yield_the_teacher_forced_loss_of_each_batch(task):
+@pytest.mark.parametrize("smoothing", [0.0, 0.2])
+def test_training_steps_yield_the_teacher_forced_loss_of_each_batch(
+    task, smoothing
+):
     model = model_for(task)
-    options = TrainingOptions(batch_size=32, reverse=True)
+    options = TrainingOptions(
+        batch_size=32, reverse=True, label_smoothing=smoothing
+    )
     batch = next(task.batches("train", 32, np.random.default_rng(5)))
     source, lengths, target, _ = batch
     source = reverse_within_length(source, lengths)
-    with torch.no_grad():
-        logits = model(*map(torch.from_numpy, (source, lengths)),
-                       torch.from_numpy(target[:, :-1]))  # fmt: skip
-    real = target[:, 1:] != task.pad_idx
-    log_p = F.log_softmax(logits, -1).numpy()
-    picked = np.take_along_axis(log_p, target[:, 1:, None], -1)[..., 0]
-    expected = -picked[real].mean()
+    logits = model(*map(torch.from_numpy, (source, lengths)),
+                   torch.from_numpy(target[:, :-1]))  # fmt: skip
+    # smoothed targets: 1 - smoothing on the right token, plus smoothing
+    # spread evenly over the whole vocabulary
+    log_p = F.log_softmax(logits, -1)  # (N, T, V)
+    picked = log_p.gather(-1, torch.from_numpy(target[:, 1:, None]))[..., 0]
+    per_token = -(1 - smoothing) * picked - smoothing * log_p.mean(-1)
+    real = torch.from_numpy(target[:, 1:] != task.pad_idx)
+    expected = per_token[real].mean()
+    expected.backward()
+    gradients = [p.grad for p in model.parameters() if p.grad is not None]
+    expected_norm = torch.cat([g.flatten() for g in gradients]).norm()
+    model.zero_grad()
     optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
     losses = training_steps(
         model, task, optimizer, np.random.default_rng(5), options
     )
-    assert next(losses) == pytest.approx(float(expected), rel=1e-5)
+    loss, norm = next(losses)
+    assert loss == pytest.approx(expected.item(), rel=1e-5)
+    # the global norm of the gradient before clipping
+    assert norm == pytest.approx(expected_norm.item(), rel=1e-4)
     assert len([next(losses), *losses]) == 2  # 96 pairs, batches of 32
 
 
