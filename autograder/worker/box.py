@@ -21,6 +21,7 @@ limited, and the judge still keeps the verdicts out of it.
 """
 
 import contextlib
+import itertools
 import json
 import os
 import shutil
@@ -75,20 +76,36 @@ def sandbox_available():
     return sandbox_probe().mode is not None
 
 
-@contextlib.contextmanager
-def kernel_launch(job):
-    """A box for ``job``'s kernel and the kernelspec that starts the
-    kernel in it (sandboxed where possible); removed afterwards."""
-    remove_stale_boxes()
+def kernel_mode(job):
+    """The sandbox ``job``'s kernel runs in (None: none); an error when
+    the job requires one that this machine cannot make."""
     mode = sandbox_probe().mode if job.sandbox else None
     if mode is None and job.require_sandbox:
         raise RuntimeError(
             "the kernel cannot be sandboxed on this worker: "
             + (sandbox_probe().reason or "sandboxing is off")
         )
-    # A user of its own: no other process on the machine has it while
-    # this worker lives (the sandbox dies with the worker).
-    uid = UID_BASE + os.getpid() if mode == "root" else None
+    return mode
+
+
+_BOXES = itertools.count()
+
+
+def _kernel_uid(mode):
+    """A user of its own for the next root box: no other process on the
+    machine has it while this worker lives (the sandbox dies with the
+    worker), and two boxes opened one after the other (a kernel and the
+    one started ahead of the next) never share it."""
+    if mode != "root":
+        return None
+    return UID_BASE + 2 * os.getpid() + next(_BOXES) % 2
+
+
+def open_launch(job, mode, preload=()):
+    """A fresh box for a kernel of ``job`` in the sandbox ``mode``, with
+    the kernelspec that starts it there (importing the modules
+    ``preload`` before it runs a line of the notebook)."""
+    uid = _kernel_uid(mode)
     box = _make_box(mode, job.limits, uid)
     launch = Launch(
         box=box,
@@ -98,14 +115,28 @@ def kernel_launch(job):
         mode=mode,
         uid=uid,
     )
+    try:
+        _write_kernelspec(launch, job, preload)
+    except BaseException:
+        remove_box(box)
+        raise
+    return launch
+
+
+@contextlib.contextmanager
+def kernel_launch(job, opened=None):
+    """A box for ``job``'s kernel and the kernelspec that starts the
+    kernel in it (sandboxed where possible), or the box ``opened`` for it
+    already; removed afterwards."""
+    remove_stale_boxes()
+    launch = opened or open_launch(job, kernel_mode(job))
     saved = {"JUPYTER_PATH": os.environ.get("JUPYTER_PATH")}
     try:
-        _write_kernelspec(launch, job)
-        os.environ["JUPYTER_PATH"] = str(box / "jupyter")
+        os.environ["JUPYTER_PATH"] = str(launch.box / "jupyter")
         yield launch
     finally:
         _restore(saved)
-        remove_box(box)
+        remove_box(launch.box)
 
 
 def _make_box(mode, limits, uid):
@@ -176,10 +207,13 @@ def launcher_settings(launch, limits):
     return settings
 
 
-def _write_kernelspec(launch, job):
+def _write_kernelspec(launch, job, preload=()):
     """The python3 kernelspec of this launch: the launcher, in the
     sandbox when there is one."""
-    settings = json.dumps(launcher_settings(launch, job.limits))
+    settings = launcher_settings(launch, job.limits)
+    if preload:
+        settings["preload"] = list(preload)
+    settings = json.dumps(settings)
     program = [sys.executable, "-c", LAUNCHER.read_text(encoding="utf-8")]
     program += [settings, "-f", "{connection_file}"]
     spec = {"display_name": "Python 3 (grading)", "language": "python"}
@@ -193,12 +227,20 @@ def _write_kernelspec(launch, job):
     (folder / "kernel.json").write_text(json.dumps(dict(spec, argv=program)))
 
 
-def _plan(launch, job):
-    """The sandbox of this launch: what the kernel sees, its environment."""
+def shown_folders():
+    """The host's folders a sandboxed kernel is shown (read-only): the
+    Python installation and the course library's folder."""
     shown = sandbox.python_folders()
     library = sandbox.package_folder("seqbook")
     if library and not sandbox.inside(library, shown):
         shown = sandbox.outermost(shown + [library])
+    return shown
+
+
+def _plan(launch, job):
+    """The sandbox of this launch: what the kernel sees, its environment."""
+    shown = shown_folders()
+    library = sandbox.package_folder("seqbook")
     return sandbox.Plan(
         mode=launch.mode,
         box=launch.box,
