@@ -32,9 +32,23 @@ from autograder import course, notebooks
 from autograder.job import descendants
 from autograder.worker import box
 
-# Modules worth importing ahead: slow to import, without side effects
-# a notebook could tell from its own import.
-PRELOADABLE = ("numpy", "torch")
+# Modules worth importing ahead, by the module a notebook imports: slow
+# to import, without side effects a notebook could tell from its own
+# import. torch's autograd imports two more on its first call with
+# upstream gradients, which every gradient check makes (seconds);
+# matplotlib's font manager builds its cache of the system's fonts in
+# the kernel's fresh home (the course library's plots import it).
+FONTS = ("matplotlib", "matplotlib.font_manager")
+PRELOADABLE = {
+    "numpy": ("numpy",),
+    "torch": (
+        "torch",
+        "torch.fx.experimental.symbolic_shapes",
+        "torch.nested._internal.nested_tensor",
+    ),
+    "matplotlib": FONTS,
+    "seqbook": FONTS,
+}
 # As nbclient starts an IPython kernel.
 HISTORY = "--HistoryManager.hist_file=:memory:"
 
@@ -55,8 +69,8 @@ _PRELOAD = {}  # (source notebook, mtime) -> modules it imports
 
 
 def preload(job):
-    """The modules of :data:`PRELOADABLE` that ``job``'s source notebook
-    imports."""
+    """The modules of :data:`PRELOADABLE` for those ``job``'s source
+    notebook imports."""
     path = course.source_path(job.assignment, job.source)
     key = (str(path), path.stat().st_mtime_ns)
     if key not in _PRELOAD:
@@ -64,7 +78,8 @@ def preload(job):
         found = set()
         for cell in notebook["cells"]:
             found |= _imports(cell)
-        _PRELOAD[key] = tuple(m for m in PRELOADABLE if m in found)
+        wanted = [PRELOADABLE[m] for m in PRELOADABLE if m in found]
+        _PRELOAD[key] = tuple(dict.fromkeys(n for ns in wanted for n in ns))
     return _PRELOAD[key]
 
 
