@@ -148,7 +148,7 @@ def _kill(ahead):
     with contextlib.suppress(Exception):
         run_sync(ahead.manager.shutdown_kernel)(now=True)
     with contextlib.suppress(Exception):
-        ahead.manager.cleanup_resources()
+        run_sync(ahead.manager.cleanup_resources)()
     box.remove_box(ahead.launch.box)
 
 
