@@ -9,9 +9,11 @@ kernel in the sandbox of :mod:`autograder.worker.sandbox` where the
 machine allows it, always through :mod:`autograder.worker.launcher`,
 which sets the kernel's limits before its first line.
 
-Each submission gets a box, ``/tmp/seqbook-sbx-<worker pid>-*``; as root
-a tmpfs of its own, whose size and number of files are the job's disk
-limits. It holds ``ipc/`` (the kernel's sockets), ``judge.sock`` (the
+Each submission gets a box, ``/tmp/seqbook-sbx-<worker pid>-*``
+(:func:`open_launch`; a worker may open the next one while a submission
+is graded, :mod:`autograder.worker.ahead`); as root a tmpfs of its own
+(its kernel has a user id of its own), whose size and number of files
+are the job's disk limits. It holds ``ipc/`` (the kernel's sockets), ``judge.sock`` (the
 judge's), ``work/`` (the kernel's working folder), ``home/``, ``tmp/``
 (its ``/tmp``), ``etc/`` (its
 ``passwd``), ``lib/autograder`` (the kernel side of the judge, and
