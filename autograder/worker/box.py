@@ -13,11 +13,11 @@ Each submission gets a box, ``/tmp/seqbook-sbx-<worker pid>-*``
 (:func:`open_launch`; a worker may open the next one while a submission
 is graded, :mod:`autograder.worker.ahead`); as root a tmpfs of its own
 (its kernel has a user id of its own), whose size and number of files
-are the job's disk limits. It holds ``ipc/`` (the kernel's sockets), ``judge.sock`` (the
-judge's), ``work/`` (the kernel's working folder), ``home/``, ``tmp/``
-(its ``/tmp``), ``etc/`` (its
-``passwd``), ``lib/autograder`` (the kernel side of the judge, and
-nothing else of the grader) and ``jupyter/`` (the kernelspec). Without a
+are the job's disk limits. It holds ``ipc/`` (the kernel's sockets),
+``judge.sock`` (the judge's), ``work/`` (the kernel's working folder),
+``home/``, ``tmp/`` (its ``/tmp``), ``etc/`` (its ``passwd``),
+``lib/autograder`` (the kernel side of the judge, and nothing else of
+the grader) and ``jupyter/`` (the kernelspec). Without a
 sandbox the kernel runs as is, its open files and file sizes still
 limited, and the judge still keeps the verdicts out of it.
 """
