@@ -76,7 +76,7 @@ for pid in os.listdir("/proc"):
     except OSError:
         pass
 with open("/proc/self/cmdline", "rb") as f:
-    ahead = b"seqbook-grading-kernel" in f.read()
+    ahead = b'"ahead": true' in f.read()  # the launcher's settings
 print("LEFTOVERS:", sorted(set(found)) or "none", "END")
 print("KERNEL:", "ahead" if ahead else "started", "END")
 print("CELLS RUN:", get_ipython().execution_count, "END")  # noqa: F821

@@ -10,7 +10,8 @@ the current kernel's) and its kernel, which imports the modules the
 assignment's notebook imports (numpy, torch) before it runs anything,
 and then waits, having run no line of any notebook. The next job takes
 that kernel when it fits (the same sandbox, limits, hidden folders and
-modules; otherwise it goes, and a kernel starts as before): nbclient
+modules; otherwise it goes, and a kernel that imports the same modules
+first starts as before): nbclient
 gets its manager (:func:`take_kernels_ahead`) instead of starting one,
 so the notebook runs in it from its first cell. When the submission is
 graded the kernel is killed and its box removed, with everything its
@@ -132,7 +133,7 @@ def start_next(job, mode):
     """Open the box of the next job like ``job`` and start its kernel."""
     discard()
     needs = fit(job, mode)
-    launch = box.open_launch(job, mode, preload=needs[-1])
+    launch = box.open_launch(job, mode, preload=needs[-1], ahead=True)
     try:
         manager = _start(launch)
     except Exception:  # the next job starts its own kernel
@@ -190,12 +191,17 @@ def launch_ahead(job):
     starts now. The kernel ``job`` ran in goes with its box."""
     mode = box.kernel_mode(job)
     taken = _take(job, mode)
-    if mode is not None:
-        start_next(job, mode)
     opened = taken.launch if taken else None
+    if opened is None and mode is not None:
+        # The same modules imported first as in a kernel started ahead:
+        # what a notebook shows (a library's warning on import, say)
+        # does not depend on whether its kernel was started ahead.
+        opened = box.open_launch(job, mode, preload=preload(job))
     with box.kernel_launch(job, opened) as launch:
         _HANDOFF["manager"] = taken.manager if taken else None
         try:
+            if mode is not None:
+                start_next(job, mode)
             yield launch
         finally:
             _HANDOFF.pop("manager", None)

@@ -103,10 +103,11 @@ def _kernel_uid(mode):
     return UID_BASE + 2 * os.getpid() + next(_BOXES) % 2
 
 
-def open_launch(job, mode, preload=()):
+def open_launch(job, mode, preload=(), ahead=False):
     """A fresh box for a kernel of ``job`` in the sandbox ``mode``, with
     the kernelspec that starts it there (importing the modules
-    ``preload`` before it runs a line of the notebook)."""
+    ``preload`` before it runs a line of the notebook; ``ahead``: it
+    starts before its job comes, which its launcher's settings say)."""
     uid = _kernel_uid(mode)
     box = _make_box(mode, job.limits, uid)
     launch = Launch(
@@ -118,7 +119,10 @@ def open_launch(job, mode, preload=()):
         uid=uid,
     )
     try:
-        _write_kernelspec(launch, job, preload)
+        extra = {"preload": list(preload)} if preload else {}
+        _write_kernelspec(
+            launch, job, dict(extra, ahead=True) if ahead else extra
+        )
     except BaseException:
         remove_box(box)
         raise
@@ -209,13 +213,12 @@ def launcher_settings(launch, limits):
     return settings
 
 
-def _write_kernelspec(launch, job, preload=()):
-    """The python3 kernelspec of this launch: the launcher, in the
-    sandbox when there is one."""
-    settings = launcher_settings(launch, job.limits)
-    if preload:
-        settings["preload"] = list(preload)
-    settings = json.dumps(settings)
+def _write_kernelspec(launch, job, extra=None):
+    """The python3 kernelspec of this launch: the launcher (with the
+    settings ``extra`` too), in the sandbox when there is one."""
+    settings = json.dumps(
+        {**launcher_settings(launch, job.limits), **(extra or {})}
+    )
     program = [sys.executable, "-c", LAUNCHER.read_text(encoding="utf-8")]
     program += [settings, "-f", "{connection_file}"]
     spec = {"display_name": "Python 3 (grading)", "language": "python"}

@@ -20,7 +20,9 @@ of the grader in the kernel's world. SETTINGS is JSON:
   imported (numpy, torch) as the kernel's own user before the kernel
   runs, into ``sys.modules`` only (no name of the notebook is bound);
   the kernel then runs in this same process, as ``python -m
-  ipykernel_launcher`` would, so that they stay imported.
+  ipykernel_launcher`` would, so that they stay imported;
+- ``ahead``: true for a kernel started before its submission came (it
+  changes nothing here; its command line says so to whoever looks).
 """
 
 import json
