@@ -29,9 +29,19 @@ the grader's cost of one submission, which is set against the plain
 execution of the same notebook (nbclient, a fresh kernel each time, in
 one process). The aim: the difference under 0.5 s.
 
+Last, where the time of one ``noop`` submission goes (``--breakdown``,
+on by default): the worker's code runs in this process on ``noop``
+submissions in turn, each phase timed (the work folder, the box, the
+kernel's start, the cells, the kernel's end, the rest of nbgrader's
+``autograde``, the judge's verdicts, the feedback page), first with a
+kernel started for each submission, then as a worker does it (the
+kernel started ahead, the feedback page's templates compiled once);
+the first submission of each is left out (imports, a first kernel).
+
 Every figure comes with the machine's load average (1 minute) before
 and after it: run it alone, under the lock (``flock
-/work/wt/.heavy.lock ...``). ``--students 3`` for a quick look.
+/work/wt/.heavy.lock ...``). ``--students 3`` for a quick look;
+``--students 0`` for the fixed cost alone.
 """
 
 import argparse
@@ -317,6 +327,133 @@ def fixed_cost(tmp, small, large):
     return per, mean
 
 
+class Phases:
+    """Seconds spent in named phases, by wrapping the functions that do
+    them (undone by :meth:`restore`)."""
+
+    def __init__(self):
+        self.seconds, self.saved = {}, []
+
+    def wrap(self, owner, name, label):
+        function = getattr(owner, name)
+        self.saved.append((owner, name, function))
+
+        def timed(*args, **kwargs):
+            started = time.perf_counter()
+            try:
+                return function(*args, **kwargs)
+            finally:
+                spent = time.perf_counter() - started
+                self.seconds[label] = self.seconds.get(label, 0.0) + spent
+
+        setattr(owner, name, timed)
+
+    def restore(self):
+        for owner, name, function in reversed(self.saved):
+            setattr(owner, name, function)
+        self.saved = []
+
+
+def _phases():
+    """The phases of one submission in the worker, wrapped."""
+    from nbclient.client import NotebookClient
+    from nbgrader.apps.api import NbGraderAPI
+
+    from autograder.worker import ahead, autograde, box, verdicts
+
+    phases = Phases()
+    phases.wrap(autograde, "stage", "work folder (stage)")
+    phases.wrap(box, "open_launch", "a box opened")
+    phases.wrap(ahead, "start_next", "next box and kernel, ahead")
+    phases.wrap(NbGraderAPI, "autograde", "nbgrader's autograde")
+    phases.wrap(NotebookClient, "start_new_kernel", "kernel start")
+    phases.wrap(NotebookClient, "start_new_kernel_client", "kernel ready")
+    phases.wrap(NotebookClient, "execute_cell", "cells")
+    phases.wrap(NotebookClient, "_cleanup_kernel", "kernel end")
+    phases.wrap(verdicts, "apply_verdicts", "judge's verdicts")
+    phases.wrap(autograde, "_feedback", "feedback page")
+    phases.wrap(autograde, "_graded", "total")
+    return phases
+
+
+def _noop_jobs(tmp, count):
+    """``count`` jobs of the noop assignment, in a course of their own."""
+    from autograder.job import Job, Limits
+
+    source = tmp / "breakdown-source"
+    (source / "noop").mkdir(parents=True)
+    notebook = source / "noop" / "noop.ipynb"
+    notebook.write_text(json.dumps(noop_notebook(), indent=1))
+    root = tmp / "breakdown"
+    course.ensure_gradebook("noop", root / "course", source=source)
+    return [
+        Job(
+            assignment="noop",
+            student=f"s{i}",
+            student_name=f"s{i}",
+            notebook=str(notebook),
+            workdir=str(root / "work" / f"s{i}"),
+            result=str(root / "work" / f"s{i}.result.json"),
+            master_db=str(root / "course" / "gradebook.db"),
+            source=str(source),
+            feedback=str(root / "feedback" / f"s{i}.html"),
+            limits=Limits(cell_timeout=60),
+        )
+        for i in range(count)
+    ]
+
+
+def _timed_jobs(jobs, launcher):
+    """Mean seconds of each phase over ``jobs`` but the first."""
+    from autograder.worker import loop
+
+    phases = _phases()
+    try:
+        loop.run_job(jobs[0], launcher)
+        phases.seconds = {}
+        for job in jobs[1:]:
+            loop.run_job(job, launcher)
+    finally:
+        phases.restore()
+    means = {k: v / (len(jobs) - 1) for k, v in phases.seconds.items()}
+    inside = ("kernel start", "kernel ready", "cells", "kernel end")
+    rest = means.pop("nbgrader's autograde", 0)
+    means["nbgrader's autograde, the rest"] = rest - sum(
+        means.get(k, 0) for k in inside
+    )
+    return means
+
+
+def breakdown(tmp, count):
+    """Where one noop submission's time goes: a kernel started for it,
+    then a kernel started ahead (as the worker does)."""
+    import nbgrader.apps  # noqa: F401  (as a worker: imported once)
+
+    from autograder.worker import ahead, warm
+    from autograder.worker.box import kernel_launch
+
+    os.environ.update(course.os_environ_for_kernel())
+    course.quiet_nbgrader()
+    jobs = _noop_jobs(tmp, 2 * count)
+    before = load()
+    fresh = _timed_jobs(jobs[:count], kernel_launch)
+    ahead.take_kernels_ahead()
+    warm.compile_templates_once()
+    try:
+        started = _timed_jobs(jobs[count:], ahead.launch_ahead)
+    finally:
+        ahead.discard()
+    print(f"\nwhere a noop submission's time goes (mean of {count - 1}, "
+          f"load {before:.1f} -> {load():.1f}):")  # fmt: skip
+    print(f"  {'phase':34s} kernel per job  kernel ahead")
+    for phase in dict.fromkeys([*fresh, *started]):
+        if phase != "total":
+            print(f"  {phase:34s} {fresh.get(phase, 0):9.3f} s "
+                  f"{started.get(phase, 0):9.3f} s")  # fmt: skip
+    print(f"  {'total':34s} {fresh['total']:9.3f} s "
+          f"{started['total']:9.3f} s")  # fmt: skip
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("assignments", nargs="*")
@@ -325,6 +462,7 @@ def main():
     parser.add_argument("--noop-small", type=int, default=4)
     parser.add_argument("--noop-large", type=int, default=16)
     parser.add_argument("--skip-noop", action="store_true")
+    parser.add_argument("--breakdown", type=int, default=5, metavar="N")
     args = parser.parse_args()
     names = args.assignments or course.assignments()
     unknown = set(names) - set(course.assignments())
@@ -333,11 +471,12 @@ def main():
     print(f"{os.cpu_count()} cores; load average {load():.2f} at the start")
     tmp = Path(tempfile.mkdtemp(prefix="seqbook-bench-grading-"))
     try:
-        ratios = {
-            name: compare(name, args.students, tmp, args.cell_timeout)
-            for name in names
-        }
-        _table(ratios, args.students)
+        if args.students:  # 0: the fixed cost alone
+            ratios = {
+                name: compare(name, args.students, tmp, args.cell_timeout)
+                for name in names
+            }
+            _table(ratios, args.students)
         if not args.skip_noop:
             print("\nfixed cost of one submission (noop assignment):")
             per, plain = fixed_cost(tmp, args.noop_small, args.noop_large)
@@ -345,6 +484,8 @@ def main():
                 f"  grader: {per:.2f} s per added submission; plain "
                 f"execution {plain:.2f} s; fixed cost {per - plain:+.2f} s"
             )
+        if args.breakdown > 1:
+            breakdown(tmp, args.breakdown)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     print(f"load average {load():.2f} at the end")

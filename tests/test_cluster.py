@@ -22,8 +22,9 @@ import pytest
 
 from autograder import course
 from autograder.batch import remote
-from autograder.job import Job, Limits
+from autograder.job import Limits
 from clusters import LocalCluster
+from jobs import PATHS, make_job
 from mutants import MUTANTS
 from submissions import REPO, make_submission, solution_sources
 
@@ -218,10 +219,9 @@ def test_a_wrong_scheduler_address_is_a_clear_error(tmp_path):
 def test_a_job_lands_in_the_dask_workers_own_folder(tmp_path):
     """On the worker, every file of a job is in its grading folder, which
     the sandbox hides whole from the kernel; the limits travel as set."""
-    job = Job(
-        assignment="rnn",
+    job = make_job(
+        "Zoë",
         student="s0007",
-        student_name="Zoë",
         notebook="/class/run/inputs/s0007.ipynb",
         workdir="/class/run/work/s0007",
         result="/class/run/work/s0007.result.json",
@@ -235,14 +235,7 @@ def test_a_job_lands_in_the_dask_workers_own_folder(tmp_path):
     base = tmp_path / "seqbook-grader"
     folder = base / "runs" / "run1" / "ab12"
     local = remote._local_job(job, folder, base / "courses" / "k")
-    paths = [
-        local.notebook,
-        local.workdir,
-        local.result,
-        local.master_db,
-        local.source,
-        local.feedback,
-    ]
+    paths = [getattr(local, field) for field in PATHS]
     assert all(Path(p).is_relative_to(base) for p in paths), paths
     assert local.submissions == str(base)
     assert local.out == ""

@@ -15,6 +15,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -397,6 +398,14 @@ def test_interrupted_and_killed_batches_resume(catalogue, tmp_path):
 
     result = grader(subs, out, "--jobs", "1", "--memory-limit", "1G")
     assert result.returncode == 0, result.stderr[-3000:]
+    # The boxes of the killed worker (its kernel's, the one started
+    # ahead) are gone too.
+    left = [
+        b.name
+        for b in Path(tempfile.gettempdir()).glob("seqbook-sbx-*")
+        if int(b.name.split("-")[2]) in below
+    ]
+    assert left == [], left
     assert f"{done} of 4 results reused" in result.stdout
     assert "1 unreadable journal lines ignored" in result.stdout
     records = journal_of(out)

@@ -1,14 +1,18 @@
 """Nothing one submission leaves reaches the next.
 
 One worker (``--jobs 1``) grades three rnn submissions in turn, in the
-order of their names. The first leaves what it can: a global, an
-environment variable, files in its working folder, its home, its
-temporary folder, /tmp, /var/tmp and /dev/shm, and a process that leaves
-its session and outlives its kernel. The second, graded next by the
-same worker (and, where kernels are started ahead of time, in a kernel
-started while the first ran), looks for all of it and prints what it
-found. The third does both in one notebook: the control, which shows
-that the search finds what is there.
+order of their names, each in a kernel started ahead of time, while the
+one before it was graded (:mod:`autograder.worker.ahead`). The first
+leaves what it can: a global, an environment variable, files in its
+working folder, its home, its temporary folder, /tmp, /var/tmp and
+/dev/shm, and a process that leaves its session and outlives its
+kernel. The second looks for all of it and prints what it found, then
+leaves the same. The third looks (nothing of the second's: the kernel
+started ahead for the second is not used again), leaves, and looks
+again: the control, which shows that the search finds what is there.
+Each look also says whether its kernel was started ahead and how many
+cells it had run (the same count in the second and the third: a fresh
+kernel each time).
 
 The files and the process are out of reach only where the kernels are
 sandboxed (root, namespaces): elsewhere a kernel runs as the grader's
@@ -71,7 +75,11 @@ for pid in os.listdir("/proc"):
                 found.append("process")
     except OSError:
         pass
+with open("/proc/self/cmdline", "rb") as f:
+    ahead = b'"ahead": true' in f.read()  # the launcher's settings
 print("LEFTOVERS:", sorted(set(found)) or "none", "END")
+print("KERNEL:", "ahead" if ahead else "started", "END")
+print("CELLS RUN:", get_ipython().execution_count, "END")  # noqa: F821
 '''
 
 
@@ -81,12 +89,13 @@ def sandboxed():
     return sandbox_available()
 
 
-def found_in(page):
+def found_in(page, what="LEFTOVERS"):
+    """What the looks of ``page`` report, in order."""
     text = html.unescape(Path(page).read_text(encoding="utf-8"))
     text = re.sub(r"<[^>]+>", "", text)
-    match = re.search(r"LEFTOVERS: (.*?) END", text)
-    assert match, f"no report in {page}"
-    return match.group(1)
+    found = re.findall(rf"{what}: (.*?) END", text)
+    assert found, f"no report in {page}"
+    return found
 
 
 @pytest.mark.skipif(
@@ -98,9 +107,9 @@ def test_nothing_one_submission_leaves_reaches_the_next(tmp_path):
     make_submission("rnn", subs / "a_leaves", solved=False,
                     replace={cell: LEAVE})  # fmt: skip
     make_submission("rnn", subs / "b_looks", solved=False,
-                    replace={cell: LOOK})  # fmt: skip
+                    replace={cell: LOOK + LEAVE})  # fmt: skip
     make_submission("rnn", subs / "c_control", solved=False,
-                    replace={cell: LEAVE + LOOK})  # fmt: skip
+                    replace={cell: LOOK + LEAVE + LOOK})  # fmt: skip
     out = tmp_path / "grades" / "rnn.csv"
     result = subprocess.run(
         [sys.executable, "-m", "autograder", "grade", "rnn", str(subs)]
@@ -115,10 +124,17 @@ def test_nothing_one_submission_leaves_reaches_the_next(tmp_path):
         rows = {row["student_id"]: row for row in csv.DictReader(f)}
     assert {row["status"] for row in rows.values()} == {"graded"}
     pages = tmp_path / "grades" / "feedback" / "rnn"
-    control = found_in(pages / "c_control.html")
+    b, c = pages / "b_looks.html", pages / "c_control.html"
+    first, control = found_in(c)
     for leftover in ("global", "environment", "process", "file in /tmp"):
         assert leftover in control, control
-    assert found_in(pages / "b_looks.html") == "none"
+    assert found_in(b) == ["none"]
+    assert first == "none"
+    # each in a kernel started ahead, fresh: no cell of another notebook
+    assert found_in(b, "KERNEL") == ["ahead"]
+    assert found_in(c, "KERNEL") == ["ahead", "ahead"]
+    runs = found_in(b, "CELLS RUN") + found_in(c, "CELLS RUN")[:1]
+    assert runs[0] == runs[1], runs
     # and the process the first one left is gone from the machine
     lurkers = subprocess.run(
         ["pgrep", "-f", f"{MARK}-process"], capture_output=True, text=True

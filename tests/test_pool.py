@@ -11,21 +11,7 @@ import pytest
 
 from autograder.batch import dispatch
 from autograder.batch.pool import JobPool, LocalPool
-from autograder.job import Job
-
-
-def job(name):
-    return Job(
-        assignment="rnn",
-        student=f"key-{name}",
-        student_name=name,
-        notebook="",
-        workdir="",
-        result="",
-        master_db="",
-        source="",
-        feedback="",
-    )
+from jobs import make_job as job
 
 
 class FakeWorker:

@@ -162,6 +162,17 @@ _DEATH_SHIM = (
 )
 
 
+def _let_finish(process, seconds=5):
+    """An idle worker ends by itself when its input closes: it stops the
+    kernel it started ahead and removes that kernel's box (killed, it
+    would leave the box to the next run)."""
+    try:
+        process.stdin.close()
+        process.wait(timeout=seconds)
+    except (OSError, ValueError, subprocess.TimeoutExpired):
+        pass
+
+
 def limits_seen(job):
     """The limits ``job``'s worker saw its kernel reach (status -> what
     happened), also when the worker was killed before it could say so."""
@@ -184,6 +195,7 @@ class WorkerProcess:
         self.process = None
         self.done = None
         self.closed = False
+        self.working = False  # a job is being graded
         self.lock = threading.Lock()
 
     def _start(self):
@@ -212,6 +224,8 @@ class WorkerProcess:
             process, self.process = self.process, None
             if process is None:
                 return
+            if close and not self.working:
+                _let_finish(process)
             for pid in [process.pid] + descendants(process.pid):
                 for kill in (os.killpg, os.kill):
                     try:
@@ -260,15 +274,20 @@ class WorkerProcess:
         process, done = ready
         offset = self.log.stat().st_size if self.log.exists() else 0
         started = time.monotonic()
+        self.working = True
         try:
             process.stdin.write((job.to_json() + "\n").encode())
             process.stdin.flush()
         except (OSError, ValueError):
+            self.working = False
             if self.closed:
                 return None
             self.stop()
             return {"status": "error", "detail": "the grader's worker died"}
-        outcome = self._wait(done, timeout, job)
+        try:
+            outcome = self._wait(done, timeout, job)
+        finally:
+            self.working = False
         if outcome is None:
             return None
         if outcome.get("status") == "kernel_died" and MEMORY_ERROR.search(

@@ -14,6 +14,11 @@ notebook by killing this process group.
   sandboxed where the machine allows, by ``sandbox`` (bubblewrap, an
   allowlist), always through ``launcher`` (the kernel's resource
   limits, its own user).
+- ``ahead``: the next submission's box and kernel, started while one
+  is graded (numpy, torch imported in it), taken by nbclient, killed
+  with its box after that one submission;
+- ``warm``: what the worker sets up once (the feedback page's templates
+  compiled once; the job's scratch gradebook without fsync);
 - ``watch``: the limits the kernel reaches, seen from outside while it
   runs (processes, open files, disk); a fork bomb stopped.
 - ``limits``: the output cap, and the status of a limit reached.

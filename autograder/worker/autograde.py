@@ -21,7 +21,7 @@ from autograder import course, language
 from autograder.job import LIMITS_SUFFIX
 from autograder.judge.protocol import ENV
 from autograder.judge.server import Judge
-from autograder.worker import verdicts
+from autograder.worker import ahead, verdicts, warm
 from autograder.worker.box import kernel_launch
 from autograder.worker.staging import stage
 from autograder.worker.watch import Watch
@@ -61,23 +61,33 @@ def _nbgrader(staged, job, launch):
 
 def watching(job, launch):
     """A :class:`~autograder.worker.watch.Watch` of ``job``'s kernel:
-    its processes, open files and (sandboxed) the places it writes."""
+    its processes, open files and (sandboxed) the places it writes; not
+    the kernel started ahead for the next job."""
     if launch.mode == "root":
         places = [str(launch.box)]  # one tmpfs
     elif launch.mode:
         places = ["/tmp", str(launch.box / "work"), str(launch.box / "home")]
     else:
         places = None
-    return Watch(job.limits, places, job.result + LIMITS_SUFFIX)
+    record = job.result + LIMITS_SUFFIX
+    return Watch(job.limits, places, record, exclude=ahead.pids)
 
 
-def grade_submission(job):
+def grade_submission(job, launcher=kernel_launch):
     """The outcome of ``job``: a dict with status, detail, the points of
     each cell, the feedback page, the cells the judge overruled and the
-    limits the kernel reached (``hits``)."""
+    limits the kernel reached (``hits``). ``launcher``: how its kernel's
+    box opens (:func:`~autograder.worker.ahead.launch_ahead` in a worker
+    that starts kernels ahead)."""
     staged = stage(job)
     course.quiet_nbgrader()
-    with kernel_launch(job) as launch, judging(job, launch) as judge:
+    with warm.scratch_gradebook(staged.gradebook):
+        return _graded(job, staged, launcher)
+
+
+def _graded(job, staged, launcher):
+    """The outcome of ``job``, staged in ``staged``."""
+    with launcher(job) as launch, judging(job, launch) as judge:
         api = _nbgrader(staged, job, launch)
         with watching(job, launch) as watch:
             with contextlib.redirect_stdout(io.StringIO()):

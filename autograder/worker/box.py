@@ -9,18 +9,21 @@ kernel in the sandbox of :mod:`autograder.worker.sandbox` where the
 machine allows it, always through :mod:`autograder.worker.launcher`,
 which sets the kernel's limits before its first line.
 
-Each submission gets a box, ``/tmp/seqbook-sbx-<worker pid>-*``; as root
-a tmpfs of its own, whose size and number of files are the job's disk
-limits. It holds ``ipc/`` (the kernel's sockets), ``judge.sock`` (the
-judge's), ``work/`` (the kernel's working folder), ``home/``, ``tmp/``
-(its ``/tmp``), ``etc/`` (its
-``passwd``), ``lib/autograder`` (the kernel side of the judge, and
-nothing else of the grader) and ``jupyter/`` (the kernelspec). Without a
+Each submission gets a box, ``/tmp/seqbook-sbx-<worker pid>-*``
+(:func:`open_launch`; a worker may open the next one while a submission
+is graded, :mod:`autograder.worker.ahead`); as root a tmpfs of its own
+(its kernel has a user id of its own), whose size and number of files
+are the job's disk limits. It holds ``ipc/`` (the kernel's sockets),
+``judge.sock`` (the judge's), ``work/`` (the kernel's working folder),
+``home/``, ``tmp/`` (its ``/tmp``), ``etc/`` (its ``passwd``),
+``lib/autograder`` (the kernel side of the judge, and nothing else of
+the grader) and ``jupyter/`` (the kernelspec). Without a
 sandbox the kernel runs as is, its open files and file sizes still
 limited, and the judge still keeps the verdicts out of it.
 """
 
 import contextlib
+import itertools
 import json
 import os
 import shutil
@@ -75,20 +78,37 @@ def sandbox_available():
     return sandbox_probe().mode is not None
 
 
-@contextlib.contextmanager
-def kernel_launch(job):
-    """A box for ``job``'s kernel and the kernelspec that starts the
-    kernel in it (sandboxed where possible); removed afterwards."""
-    remove_stale_boxes()
+def kernel_mode(job):
+    """The sandbox ``job``'s kernel runs in (None: none); an error when
+    the job requires one that this machine cannot make."""
     mode = sandbox_probe().mode if job.sandbox else None
     if mode is None and job.require_sandbox:
         raise RuntimeError(
             "the kernel cannot be sandboxed on this worker: "
             + (sandbox_probe().reason or "sandboxing is off")
         )
-    # A user of its own: no other process on the machine has it while
-    # this worker lives (the sandbox dies with the worker).
-    uid = UID_BASE + os.getpid() if mode == "root" else None
+    return mode
+
+
+_BOXES = itertools.count()
+
+
+def _kernel_uid(mode):
+    """A user of its own for the next root box: no other process on the
+    machine has it while this worker lives (the sandbox dies with the
+    worker), and two boxes opened one after the other (a kernel and the
+    one started ahead of the next) never share it."""
+    if mode != "root":
+        return None
+    return UID_BASE + 2 * os.getpid() + next(_BOXES) % 2
+
+
+def open_launch(job, mode, preload=(), ahead=False):
+    """A fresh box for a kernel of ``job`` in the sandbox ``mode``, with
+    the kernelspec that starts it there (importing the modules
+    ``preload`` before it runs a line of the notebook; ``ahead``: it
+    starts before its job comes, which its launcher's settings say)."""
+    uid = _kernel_uid(mode)
     box = _make_box(mode, job.limits, uid)
     launch = Launch(
         box=box,
@@ -98,14 +118,31 @@ def kernel_launch(job):
         mode=mode,
         uid=uid,
     )
+    try:
+        extra = {"preload": list(preload)} if preload else {}
+        _write_kernelspec(
+            launch, job, dict(extra, ahead=True) if ahead else extra
+        )
+    except BaseException:
+        remove_box(box)
+        raise
+    return launch
+
+
+@contextlib.contextmanager
+def kernel_launch(job, opened=None):
+    """A box for ``job``'s kernel and the kernelspec that starts the
+    kernel in it (sandboxed where possible), or the box ``opened`` for it
+    already; removed afterwards."""
+    remove_stale_boxes()
+    launch = opened or open_launch(job, kernel_mode(job))
     saved = {"JUPYTER_PATH": os.environ.get("JUPYTER_PATH")}
     try:
-        _write_kernelspec(launch, job)
-        os.environ["JUPYTER_PATH"] = str(box / "jupyter")
+        os.environ["JUPYTER_PATH"] = str(launch.box / "jupyter")
         yield launch
     finally:
         _restore(saved)
-        remove_box(box)
+        remove_box(launch.box)
 
 
 def _make_box(mode, limits, uid):
@@ -176,10 +213,12 @@ def launcher_settings(launch, limits):
     return settings
 
 
-def _write_kernelspec(launch, job):
-    """The python3 kernelspec of this launch: the launcher, in the
-    sandbox when there is one."""
-    settings = json.dumps(launcher_settings(launch, job.limits))
+def _write_kernelspec(launch, job, extra=None):
+    """The python3 kernelspec of this launch: the launcher (with the
+    settings ``extra`` too), in the sandbox when there is one."""
+    settings = json.dumps(
+        {**launcher_settings(launch, job.limits), **(extra or {})}
+    )
     program = [sys.executable, "-c", LAUNCHER.read_text(encoding="utf-8")]
     program += [settings, "-f", "{connection_file}"]
     spec = {"display_name": "Python 3 (grading)", "language": "python"}
@@ -193,12 +232,20 @@ def _write_kernelspec(launch, job):
     (folder / "kernel.json").write_text(json.dumps(dict(spec, argv=program)))
 
 
-def _plan(launch, job):
-    """The sandbox of this launch: what the kernel sees, its environment."""
+def shown_folders():
+    """The host's folders a sandboxed kernel is shown (read-only): the
+    Python installation and the course library's folder."""
     shown = sandbox.python_folders()
     library = sandbox.package_folder("seqbook")
     if library and not sandbox.inside(library, shown):
         shown = sandbox.outermost(shown + [library])
+    return shown
+
+
+def _plan(launch, job):
+    """The sandbox of this launch: what the kernel sees, its environment."""
+    shown = shown_folders()
+    library = sandbox.package_folder("seqbook")
     return sandbox.Plan(
         mode=launch.mode,
         box=launch.box,

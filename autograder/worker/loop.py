@@ -4,8 +4,11 @@ The parent (:mod:`autograder.batch.pool`) starts ``python -m
 autograder.worker --serve FD`` and writes one :class:`~autograder.job.Job`
 a line to its stdin. For each, the worker writes the outcome to the
 job's result file, then ``done`` to ``FD``, so that what the kernels
-print on stdout never mixes with the protocol. nbgrader is imported once
-per worker, not once per submission.
+print on stdout never mixes with the protocol. What does not depend on
+the submission is done once per worker (:mod:`autograder.worker.warm`):
+nbgrader imported, the feedback page's templates compiled; and the
+next submission's kernel starts while one is graded
+(:mod:`autograder.worker.ahead`).
 """
 
 import json
@@ -15,16 +18,19 @@ from pathlib import Path
 
 from autograder import course
 from autograder.job import Job
+from autograder.worker import ahead, warm
 from autograder.worker.autograde import grade_submission
+from autograder.worker.box import kernel_launch
 from autograder.worker.limits import limit_kernels, limits_outcome
 from autograder.worker.staging import Stage
 
 
-def run_job(job):
-    """Grade one job and write its result file; never raises."""
+def run_job(job, launcher=kernel_launch):
+    """Grade one job and write its result file; never raises.
+    ``launcher``: how its kernel's box opens."""
     try:
         limit_kernels(job.limits)
-        outcome = grade_submission(job)
+        outcome = grade_submission(job, launcher)
         autograded = Stage(
             Path(job.workdir), job.assignment, job.student
         ).autograded
@@ -43,11 +49,16 @@ def serve(done_fd, lines=None):
     import nbgrader.apps  # noqa: F401  (the slow import, done once)
 
     course.quiet_nbgrader()
-    for line in sys.stdin if lines is None else lines:
-        if not line.strip():
-            continue
-        run_job(Job.from_json(line))
-        os.write(done_fd, b"done\n")
+    ahead.take_kernels_ahead()
+    warm.compile_templates_once()
+    try:
+        for line in sys.stdin if lines is None else lines:
+            if not line.strip():
+                continue
+            run_job(Job.from_json(line), ahead.launch_ahead)
+            os.write(done_fd, b"done\n")
+    finally:
+        ahead.discard()
     return 0
 
 

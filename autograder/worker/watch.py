@@ -23,10 +23,13 @@ import signal
 import threading
 from pathlib import Path
 
+from autograder.worker.launcher import MARK
+
 # How close to a limit counts as reaching it: the watch samples, and the
 # call that failed may have been the one that would have crossed it.
 MARGIN = 4
 KERNEL = b"ipykernel_launcher"
+LAUNCHER_MARK = MARK.encode()
 
 
 def processes():
@@ -66,12 +69,15 @@ def below(table, pid):
 
 
 def _is_kernel(pid):
-    """Whether ``pid`` runs ``python -m ipykernel_launcher`` (the kernel,
-    or a copy it forked; not bwrap, whose command names it too)."""
+    """Whether ``pid`` runs ``python -m ipykernel_launcher`` or the
+    launcher that runs the kernel in its own process (the kernel, or a
+    copy it forked; not bwrap, whose command names them too)."""
     try:
         argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
     except OSError:
         return False
+    if argv[1:2] == [b"-c"] and len(argv) > 2:
+        return LAUNCHER_MARK in argv[2]
     return argv[1:3] == [b"-m", KERNEL]
 
 
@@ -100,10 +106,13 @@ class Watch:
     - places: where the kernel writes, as seen from inside its sandbox
       (read through ``/proc/<kernel>/root``), or None to skip the disk
     - record: the file the hits go to as they come
+    - exclude: a function that gives processes that are not the
+      kernel's (with what runs below them): the kernel started ahead
     """
 
-    def __init__(self, limits, places, record, interval=0.25):
+    def __init__(self, limits, places, record, interval=0.25, exclude=None):
         self.limits = limits
+        self.exclude = exclude or set
         self.places = places or []
         self.record = Path(record)
         self.interval = interval
@@ -130,7 +139,10 @@ class Watch:
     def sample(self):
         """One look at the kernel and what is under it."""
         table = processes()
-        under = below(table, os.getpid())
+        skip = set()
+        for pid in self.exclude():
+            skip |= {pid, *below(table, pid)}
+        under = [p for p in below(table, os.getpid()) if p not in skip]
         kernels = [p for p in under if _is_kernel(p)]
         if not kernels:
             return
