@@ -26,10 +26,10 @@ SLOW_FIXTURES = {
 # or session's fixture is made once per process that needs it, so the
 # tests go to the processes by scope (`pytest_xdist_make_scheduler`): the
 # tests of one file stay together, except the two longest files, split
-# where their costly fixtures split them: the browser's accessibility
-# audits apart from its other visits, and each assignment's graded class
-# apart from the others. The book's builds and the student's environment,
-# which several files need, are made once for both processes (`shared`).
+# where their costly fixtures split them: the browser's reading of each
+# edition and its audits in dark mode, and each assignment's graded class.
+# The book's builds and the student's environment, which several files
+# need, are made once for both processes (`shared`).
 def scope_of(nodeid):
     """The scope of a test (its nodeid): the tests of one scope run in
     turn on one process."""
@@ -37,9 +37,9 @@ def scope_of(nodeid):
 
     path, _, rest = nodeid.partition("::")
     if path == "tests/test_browser.py":
-        if rest.startswith("test_no_accessibility_violations"):
-            return "browser-axe"
-        return "browser"
+        if "[dark-" in rest:
+            return "browser-dark"
+        return "browser-ko" if "ko/" in rest else "browser-en"
     if path == "tests/test_grading.py":
         params = rest.rpartition("[")[2].rstrip("]").split("-")
         for name in course.assignments():
@@ -49,21 +49,57 @@ def scope_of(nodeid):
     return path
 
 
+# The longest scopes, longest first (as measured by `pytest
+# --durations`): a process that finishes a scope takes the next in
+# collection order, so these start first and the shorter ones fill in.
+# The book's build comes first, on one process, while the other starts
+# on a scope that does not need the book.
+LONGEST_FIRST = [
+    "browser-en",
+    "tests/test_cluster.py",
+    "browser-ko",
+    "browser-dark",
+    "grading-self_attention",
+    "tests/test_student_env.py",
+    "tests/test_nbgrader_course.py",
+    "tests/test_grading_robust.py",
+    "tests/test_verdicts.py",
+    "grading-attention",
+    "grading-rnn",
+    "tests/test_self_check.py",
+    "tests/test_korean_edition.py",
+    "grading-seq2seq",
+]
+
+
 def pytest_xdist_make_scheduler(config, log):
-    """xdist's scheduling by scope, with this suite's scopes."""
+    """xdist's scheduling by scope, with this suite's scopes, in
+    collection order (pytest_collection_modifyitems puts the longest
+    first)."""
     from xdist.scheduler import LoadScopeScheduling
 
     class ByScope(LoadScopeScheduling):
         def _split_scope(self, nodeid):
             return scope_of(nodeid)
 
+    config.option.loadscopereorder = False
     return ByScope(config, log)
 
 
+def _rank(item):
+    scope = scope_of(item.nodeid)
+    if scope in LONGEST_FIRST:
+        return LONGEST_FIRST.index(scope)
+    return len(LONGEST_FIRST)
+
+
+@pytest.hookimpl(trylast=True)  # after pytest's grouping by fixture
 def pytest_collection_modifyitems(config, items):
     for item in items:
         if SLOW_FIXTURES & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.slow)
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        items.sort(key=_rank)  # stable: a scope's tests keep their order
 
 
 def shared(tmp_path_factory, name, make):

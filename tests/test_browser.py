@@ -5,7 +5,8 @@ localhost and opens every page of _toc.yml plus the search page: no console
 errors, no request to any address but localhost (the book works offline),
 math rendered by MathJax, every image loaded, every internal link and anchor
 resolving, search finding "LSTM", and the theme switch toggling light and
-dark. A screenshot of every page lands in _build/screenshots/<page>.png.
+dark. A screenshot of every page's first screen lands in
+_build/screenshots/<page>.png.
 
 The Korean edition (ko/, built by `make book` too) gets the same checks,
 page by page, and its own: Korean text is drawn in a Korean font (the
@@ -176,16 +177,21 @@ def korean_fonts(page):
 
 
 def settle(page):
-    """Wait until the loaded page has fetched what it fetches (its fonts,
-    its lazy images): at most 20 s of waiting for the network to go
-    quiet, which a loaded machine may never see, then its fonts."""
-    from playwright.sync_api import TimeoutError as PlaywrightTimeout
-
-    try:
-        page.wait_for_load_state("networkidle", timeout=20_000)
-    except PlaywrightTimeout:
-        pass  # "load" has fired: the page and its images are there
+    """Wait until the loaded page has its images (lazy ones made eager)
+    and its fonts: what a reader sees once it has loaded."""
+    page.evaluate(IMAGES)
     page.evaluate("() => document.fonts.ready.then(() => true)")
+
+
+def open_page(page, url):
+    """Open url in page and wait until it is drawn (its math typeset,
+    a search page's results listed): the number of math nodes."""
+    page.goto(url, wait_until="load")
+    math_nodes = wait_for_math(page)
+    if "search.html" in url:
+        page.wait_for_function(SEARCH_DONE, timeout=30_000)
+    settle(page)
+    return math_nodes
 
 
 def visit(page, name, url, screenshot):
@@ -219,8 +225,7 @@ def visit(page, name, url, screenshot):
     page.on("requestfailed", on_failed)
     page.on("response", on_response)
     try:
-        page.goto(url, wait_until="load")
-        record.math_nodes = wait_for_math(page)
+        record.math_nodes = open_page(page, url)
         record.mathjax_containers = page.locator("mjx-container").count()
         text = page.evaluate(ARTICLE_TEXT)
         record.raw_math = re.findall(r".{0,30}(?:\$\$|\\\(|\\\[).{0,30}", text)
@@ -228,12 +233,12 @@ def visit(page, name, url, screenshot):
         record.links = page.eval_on_selector_all(
             "a[href]", "links => links.map(a => a.href)"
         )
-        settle(page)
         if name.startswith(KOREAN):
             record.fonts = korean_fonts(page)
         if screenshot:
+            # the first screen: a long page's whole length costs seconds
             screenshot.parent.mkdir(parents=True, exist_ok=True)
-            page.screenshot(path=str(screenshot), full_page=True)
+            page.screenshot(path=str(screenshot))
     finally:
         page.remove_listener("console", on_console)
         page.remove_listener("pageerror", on_page_error)
@@ -273,36 +278,66 @@ def screenshot_path(name):
     return folder / f"{name.split('/')[-1]}.png"
 
 
-@pytest.fixture(scope="module")
-def visits(browser, site):
-    """Every page of the table of contents in both editions, opened once:
-    name (ko/<page> for Korean) -> Visit."""
-    context, page = offline_page(browser)
-    records = {}
-    for name in ALL_PAGES:
-        records[name] = visit(
-            page, name, site + f"{name}.html", screenshot_path(name)
-        )
+def edition(name):
+    """ "ko" for a page of the Korean edition, else "en"."""
+    return "ko" if name.startswith(KOREAN) else "en"
+
+
+def read_edition(browser, site, axe_run, names):
+    """Every page of names (one edition) opened once, in light mode chosen
+    with the theme's switch while the system prefers dark: what it did
+    (a Visit) and axe's audit of it, and the audit of the edition's
+    search page: ({name: Visit}, {name: Audit})."""
+    axe, options = axe_run
+    context, page = offline_page(browser, color_scheme=MODES["light"])
+    page.goto(site + f"{names[0]}.html", wait_until="load")
+    choose_mode(page, "light")
+    visits, audits = {}, {}
+    for name in names:
+        url = site + f"{name}.html"
+        visits[name] = visit(page, name, url, screenshot_path(name))
+        audits[name] = audit_open(page, axe, options)
+    folder = KOREAN if edition(names[0]) == "ko" else ""
+    url = site + folder + SEARCH_QUERY
+    audits[folder + "search"] = audit(page, url, axe, options)
     context.close()
-    return records
+    return visits, audits
+
+
+# The two editions are read apart (and audited in dark mode apart), so
+# that the test session's two processes share the work (conftest.py).
+@pytest.fixture(scope="module")
+def pages_en(browser, site, axe_run):
+    return read_edition(browser, site, axe_run, PAGES)
+
+
+@pytest.fixture(scope="module")
+def pages_ko(browser, site, axe_run):
+    return read_edition(browser, site, axe_run, KOREAN_PAGES)
+
+
+def visit_of(request, name):
+    """The Visit of page name, from its edition's reading."""
+    return request.getfixturevalue(f"pages_{edition(name)}")[0][name]
 
 
 @pytest.mark.parametrize("name", ALL_PAGES)
-def test_no_console_errors(visits, name):
-    assert not visits[name].console_errors, visits[name].console_errors
+def test_no_console_errors(request, name):
+    record = visit_of(request, name)
+    assert not record.console_errors, record.console_errors
 
 
 @pytest.mark.parametrize("name", ALL_PAGES)
-def test_no_request_leaves_localhost(visits, name):
-    record = visits[name]
+def test_no_request_leaves_localhost(request, name):
+    record = visit_of(request, name)
     assert not record.outside_requests, record.outside_requests
     assert not record.failed_requests, record.failed_requests
     assert not record.bad_responses, record.bad_responses
 
 
 @pytest.mark.parametrize("name", ALL_PAGES)
-def test_math_is_rendered(visits, name):
-    record = visits[name]
+def test_math_is_rendered(request, name):
+    record = visit_of(request, name)
     if record.math_nodes:
         assert record.mathjax_containers >= record.math_nodes, (
             f"{record.math_nodes} math elements, "
@@ -311,14 +346,14 @@ def test_math_is_rendered(visits, name):
     assert not record.raw_math, record.raw_math
 
 
-def test_mathjax_comes_from_the_site(visits):
-    pages_with_math = [r for r in visits.values() if r.math_nodes]
+def test_mathjax_comes_from_the_site(pages_en):
+    pages_with_math = [r for r in pages_en[0].values() if r.math_nodes]
     assert pages_with_math, "no page has math"
 
 
 @pytest.mark.parametrize("name", ALL_PAGES)
-def test_every_image_loads_and_has_alt_text(visits, name):
-    for image in visits[name].images:
+def test_every_image_loads_and_has_alt_text(request, name):
+    for image in visit_of(request, name).images:
         assert image["complete"] and image["width"] > 0, image["src"]
         assert image["alt"].strip(), image["src"]
 
@@ -352,9 +387,9 @@ def fetch(url):
 
 
 @pytest.mark.parametrize("name", ALL_PAGES)
-def test_internal_links_resolve(visits, site, name):
+def test_internal_links_resolve(request, site, name):
     broken = []
-    for link in sorted(set(visits[name].links)):
+    for link in sorted(set(visit_of(request, name).links)):
         if not link.startswith(site):
             continue
         target, fragment = urldefrag(link)
@@ -366,8 +401,8 @@ def test_internal_links_resolve(visits, site, name):
     assert not broken, broken
 
 
-def test_chapters_are_linked_from_the_sidebar(visits, site):
-    links = set(visits[PAGES[0]].links)
+def test_chapters_are_linked_from_the_sidebar(pages_en, site):
+    links = set(pages_en[0][PAGES[0]].links)
     for name in PAGES[1:]:
         assert urljoin(site, f"{name}.html") in links, name
 
@@ -402,8 +437,8 @@ KOREAN_FONT = re.compile(
 
 
 @pytest.mark.parametrize("name", KOREAN_PAGES)
-def test_korean_text_is_drawn_in_a_korean_font(visits, name):
-    fonts = visits[name].fonts
+def test_korean_text_is_drawn_in_a_korean_font(pages_ko, name):
+    fonts = pages_ko[0][name].fonts
     assert fonts, f"{name}: no Korean paragraph found"
     korean = [(family, n) for family, n in fonts if KOREAN_FONT.search(family)]
     assert korean, f"{name}: Korean drawn with {fonts}"
@@ -539,13 +574,14 @@ def marked(violations, state):
 
 
 def audit(page, url, axe, options):
-    """Open url and run axe on its collapsed parts' titles, then on the
-    whole page with those parts open."""
-    page.goto(url, wait_until="load")
-    wait_for_math(page)
-    if "search.html" in url:
-        page.wait_for_function(SEARCH_DONE, timeout=30_000)
-    settle(page)
+    """Open url and audit it (audit_open)."""
+    open_page(page, url)
+    return audit_open(page, axe, options)
+
+
+def audit_open(page, axe, options):
+    """axe on the open page's collapsed parts' titles, then on the whole
+    page with those parts opened."""
     theme = page.evaluate("document.documentElement.dataset.theme")
     violations = []
     if page.locator(COLLAPSED_TITLES).count():
@@ -562,31 +598,37 @@ def audit(page, url, axe, options):
 
 
 @pytest.fixture(scope="module")
-def audits(browser, site):
-    """axe on every page and the search page, in the modes of AXE_RUNS:
-    (mode, name) -> Audit."""
+def axe_run(browser):
+    """axe-core and its options: (Axe, options)."""
     from axe_playwright_python.sync_playwright import Axe
 
     axe = Axe()
-    options = axe_options(axe, browser)
-    urls = {name: site + f"{name}.html" for name in ALL_PAGES}
-    urls["search"] = site + SEARCH_QUERY
-    urls[KOREAN + "search"] = site + KOREAN + SEARCH_QUERY
+    return axe, axe_options(axe, browser)
+
+
+@pytest.fixture(scope="module")
+def dark_audits(browser, site, axe_run):
+    """axe on every English page and the search page in dark mode, chosen
+    with the switch while the system prefers light: name -> Audit."""
+    axe, options = axe_run
+    context, page = offline_page(browser, color_scheme=MODES["dark"])
+    page.goto(site + f"{PAGES[0]}.html", wait_until="load")
+    choose_mode(page, "dark")
     results = {}
-    for mode, system in MODES.items():
-        context, page = offline_page(browser, color_scheme=system)
-        page.goto(urls[PAGES[0]], wait_until="load")
-        choose_mode(page, mode)
-        for name in [n for m, n in AXE_RUNS if m == mode]:
-            results[mode, name] = audit(page, urls[name], axe, options)
-        context.close()
+    for name in [n for m, n in AXE_RUNS if m == "dark"]:
+        url = site + (SEARCH_QUERY if name == "search" else f"{name}.html")
+        results[name] = audit(page, url, axe, options)
+    context.close()
     return results
 
 
 @pytest.mark.parametrize("mode, name", AXE_RUNS)
-def test_no_accessibility_violations(audits, name, mode):
+def test_no_accessibility_violations(request, name, mode):
     """WCAG 2.1 AA as axe checks it: no violation of any impact."""
-    result = audits[mode, name]
+    if mode == "dark":
+        result = request.getfixturevalue("dark_audits")[name]
+    else:
+        result = request.getfixturevalue(f"pages_{edition(name)}")[1][name]
     assert result.theme == mode, f"{name} showed {result.theme} mode"
     assert not result.violations, (
         f"axe ({', '.join(AXE_TAGS)}) on {name} in {mode} mode:\n"
@@ -611,13 +653,10 @@ source</summary><p id="faint" style="color: #999">solution</p></details>
 </main></body></html>"""
 
 
-def test_axe_audit_finds_the_flaws_the_book_had(browser):
+def test_axe_audit_finds_the_flaws_the_book_had(browser, axe_run):
     """The audit is not blind: on the flaws the book had, it finds each,
     the one inside a collapsed part too, and the report says where."""
-    from axe_playwright_python.sync_playwright import Axe
-
-    axe = Axe()
-    options = axe_options(axe, browser)
+    axe, options = axe_run
     page = browser.new_page()
     url = "data:text/html," + quote(FLAWED_PAGE)
     result = audit(page, url, axe, options)
