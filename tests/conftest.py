@@ -93,11 +93,14 @@ def _rank(item):
     return len(LONGEST_FIRST)
 
 
+def pytest_itemcollected(item):
+    # (before -m "not slow" deselects)
+    if SLOW_FIXTURES & set(getattr(item, "fixturenames", ())):
+        item.add_marker(pytest.mark.slow)
+
+
 @pytest.hookimpl(trylast=True)  # after pytest's grouping by fixture
 def pytest_collection_modifyitems(config, items):
-    for item in items:
-        if SLOW_FIXTURES & set(getattr(item, "fixturenames", ())):
-            item.add_marker(pytest.mark.slow)
     if os.environ.get("PYTEST_XDIST_WORKER"):
         items.sort(key=_rank)  # stable: a scope's tests keep their order
 
