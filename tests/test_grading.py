@@ -168,16 +168,26 @@ MORE_APPLIED_TRICKS = {
 }
 
 
+def _grade_ids(nb):
+    return [
+        c.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+        for c in nb["cells"]
+    ]
+
+
+def skip_training(nb):
+    """Training cut to one step (a notebook edit)."""
+    nb["cells"].insert(
+        _grade_ids(nb).index("setup") + 1, code_cell(SKIP_TRAINING)
+    )
+
+
 def apply_trick(name, trick=None):
     test_cell, code, _ = trick or APPLIED_TRICKS[name]
 
     def edit(nb):
-        ids = [
-            c.get("metadata", {}).get("nbgrader", {}).get("grade_id")
-            for c in nb["cells"]
-        ]
-        nb["cells"].insert(ids.index(test_cell), code_cell(code))
-        nb["cells"].insert(ids.index("setup") + 1, code_cell(SKIP_TRAINING))
+        nb["cells"].insert(_grade_ids(nb).index(test_cell), code_cell(code))
+        skip_training(nb)
 
     return edit
 
@@ -199,11 +209,15 @@ def grade_class(name, tmp_root):
     # cells are the English release's (test_translations.py), so an
     # untouched Korean release would only run the untouched English again
     make_korean_submission(name, subs / "solution_ko")
-    for mutant, grade_id, old, new, *_ in graded_mutants(name):
+    for mutant, grade_id, old, new, test_cell, _ in graded_mutants(name):
+        # a mutant of a unit's cell is graded on that cell: the applied
+        # part's training, which takes most of a notebook's time, is cut
+        applied = test_cell in APPLIED[name]
         make_submission(
             name,
             subs / f"mutant_{mutant}",
             replace={grade_id: mutant_source(name, grade_id, old, new)},
+            edit=None if applied else skip_training,
         )
     if name in APPLIED_TRICKS:
         make_submission(
