@@ -9,8 +9,8 @@ system exists in it:
   virtual environment, their site-packages) and the course library's
   folder; of the grader's own package, only the kernel side of the judge
   (the box's copy is mounted over the package wherever it lies inside
-  what is shown); a minimal ``/etc`` (the loader's cache, and a
-  ``passwd`` and ``group`` of the box's own);
+  what is shown); a minimal ``/etc`` (the loader's cache, fontconfig's
+  settings, and a ``passwd`` and ``group`` of the box's own);
 - read-write: the kernel's box (its work folder, home, ``/tmp`` and the
   sockets it talks over), which is all it may write;
 - a new ``/proc`` and a minimal ``/dev``; new PID, IPC, network (none at
@@ -45,12 +45,15 @@ BWRAP = "bwrap"
 SYSTEM = ["/usr/lib", "/usr/lib32", "/usr/lib64", "/usr/libx32", "/usr/bin"]
 # The top-level links (or folders) of the system's layout.
 TOP = ["/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"]
-# Of /etc, only what the dynamic loader and the clock read.
+# Of /etc, only what the dynamic loader and the clock read, and
+# fontconfig's settings (matplotlib asks fc-list for the fonts, which
+# without them prints an error into the student's notebook).
 ETC = [
     "/etc/ld.so.cache",
     "/etc/ld.so.conf",
     "/etc/ld.so.conf.d",
     "/etc/localtime",
+    "/etc/fonts",
 ]
 NAMESPACES = [
     "--unshare-pid",
