@@ -83,11 +83,21 @@ def make_class(subs):
     return subs
 
 
+STDERR = re.compile(
+    r'<div class="output_subarea output_stream output_stderr[^"]*">'
+    r"(.*?)</div>",
+    re.S,
+)
+
+
 def page_text(path):
     """What a feedback page tells the student: its text, without the
-    markup, the styles and the scripts."""
+    markup, the styles and the scripts; what the cells wrote to stderr
+    comes last, in its order (a kernel's two streams reach the notebook
+    in an order of their own on every run)."""
     text = Path(path).read_text(encoding="utf-8")
     text = re.sub(r"<(style|script)\b.*?</\1>", " ", text, flags=re.S)
+    text = STDERR.sub(" ", text) + " ".join(STDERR.findall(text))
     text = html.unescape(re.sub(r"<[^>]+>", " ", text))
     # where a message names the kernel's working folder: its box has a
     # name of its own on every run
