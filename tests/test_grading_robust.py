@@ -417,6 +417,28 @@ def test_interrupted_and_killed_batches_resume(catalogue, tmp_path):
             assert rows[student][column] == fresh[like][column], column
 
 
+def test_a_signal_waits_for_the_result_being_recorded():
+    """Ctrl-C while a result is recorded stops the batch after the
+    record, never between its journal line and its CSV row."""
+    from autograder.batch import session
+
+    steps = []
+    with pytest.raises(KeyboardInterrupt), session.signals() as received:
+        with session.held():
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(0.05)  # the handler has run by now
+            steps.append("journal")
+            steps.append("row")
+    assert steps == ["journal", "row"]
+    assert received == [signal.SIGINT]
+    # Outside a held block a signal stops at once.
+    with pytest.raises(KeyboardInterrupt), session.signals():
+        os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(0.05)
+        steps.append("after")
+    assert steps == ["journal", "row"]
+
+
 def test_prepare_notebook_never_raises(tmp_path):
     """Whatever the bytes, a status or a gradable copy, never a crash."""
     path = notebook_path(tmp_path / "s", "x")

@@ -13,7 +13,7 @@ import os
 from dataclasses import dataclass
 
 from autograder import notebooks
-from autograder.batch import journal, outputs
+from autograder.batch import journal, outputs, session
 
 # Outcome keys that name files of the run, gone once it ends: never
 # journalled.
@@ -119,17 +119,19 @@ class Ledger:
         )
 
     def finish(self, submission, outcome):
-        """Record the outcome of ``submission`` (journal, row, page, CSV)."""
-        record = self.record(submission, outcome)
-        if self.sink is not None:
-            record.update(self.sink.finish(record, outcome))
-        if not record["feedback"]:
-            self._failure_page(record)
-        self.log.append(record)
-        self.records[submission.student] = record
-        self.rows[submission.student] = self.row_of(record)
-        self.fresh.append(submission.student)
-        self.write_csv()
+        """Record the outcome of ``submission`` (journal, row, page, CSV),
+        whole even if Ctrl-C comes meanwhile."""
+        with session.held():
+            record = self.record(submission, outcome)
+            if self.sink is not None:
+                record.update(self.sink.finish(record, outcome))
+            if not record["feedback"]:
+                self._failure_page(record)
+            self.log.append(record)
+            self.records[submission.student] = record
+            self.rows[submission.student] = self.row_of(record)
+            self.fresh.append(submission.student)
+            self.write_csv()
 
     def record(self, submission, outcome):
         """The journal's record of an outcome."""

@@ -6,7 +6,8 @@ What the students' kernels run in is said once, at the start
 without one. Two graders writing the same CSV at once are refused
 (:func:`lock`);
 SIGINT and SIGTERM become ``KeyboardInterrupt`` in the main thread so
-that the batch saves what it has (:func:`signals`); each run grades in a
+that the batch saves what it has (:func:`signals`), though never in the
+middle of recording a result (:func:`held`); each run grades in a
 private folder of the work folder, and the folders of dead runs are
 removed (:func:`run_folder`); the master gradebook lives in the work
 folder too (:func:`master_gradebook`).
@@ -137,6 +138,9 @@ def signals():
 
     def on_signal(signum, frame):
         received.append(signum)
+        if _hold["depth"]:
+            _hold["pending"] = True
+            return
         raise KeyboardInterrupt
 
     if threading.current_thread() is threading.main_thread():
@@ -147,6 +151,25 @@ def signals():
     finally:
         for signum, handler in saved.items():
             signal.signal(signum, handler)
+
+
+# How many held() blocks the main thread is in; a signal received inside.
+_hold = {"depth": 0, "pending": False}
+
+
+@contextlib.contextmanager
+def held():
+    """A block that a signal does not cut: SIGINT or SIGTERM received
+    inside raises ``KeyboardInterrupt`` when it ends (a result is then
+    in the journal, the rows and the CSV alike, or in none of them)."""
+    _hold["depth"] += 1
+    try:
+        yield
+    finally:
+        _hold["depth"] -= 1
+    if not _hold["depth"] and _hold["pending"]:
+        _hold["pending"] = False
+        raise KeyboardInterrupt
 
 
 def ignore_signals():
