@@ -22,6 +22,7 @@ that a class of thousands does not sit in the scheduler's memory.
 
 import collections
 import logging
+import socket
 import threading
 import time
 import uuid
@@ -48,6 +49,7 @@ def connect(address, timeout=20):
         ) from None
     # Dask's own log would run through the progress bar: its errors only.
     logging.getLogger("distributed").setLevel(logging.ERROR)
+    _refuse_at_once(address)
     try:
         client = Client(address, timeout=timeout, set_as_default=False)
     except (OSError, TimeoutError, ValueError) as error:
@@ -60,6 +62,32 @@ def connect(address, timeout=20):
         client.close()
         raise
     return client
+
+
+def _refuse_at_once(address):
+    """A TCP address where nothing listens (no scheduler, or not yet)
+    is an error now, not after Dask's ``timeout`` of retries; an address
+    that does not answer at all still gets them."""
+    from urllib.parse import urlsplit
+
+    if "://" not in address:
+        address = "tcp://" + address
+    parts = urlsplit(address)
+    try:
+        host, port = parts.hostname, parts.port
+    except ValueError:
+        return  # Dask's own message says what is wrong
+    if parts.scheme != "tcp" or not host or not port:
+        return
+    try:
+        socket.create_connection((host, port), timeout=5).close()
+    except ConnectionRefusedError as error:
+        raise ClusterUnavailable(
+            f"cannot reach the Dask scheduler at {address} (nothing "
+            f"listens there: {error.strerror})"
+        ) from None
+    except OSError:
+        return  # unreachable or slow: Dask retries, then says so
 
 
 def _check_workers(client):
