@@ -73,6 +73,25 @@ def make_korean_submission(assignment, dest, solved=True, edit=None):
     return path
 
 
+# Put after the set-up cell: the applied part trains for one step only.
+# A submission judged on its units grades in seconds, and every such
+# submission loses the same points (the trained model's).
+ONE_STEP = "train_loop = lambda step, num_steps, **kwargs: [step(0)]\n"
+
+
+def grade_ids(nb):
+    """The grade_id of each cell of the notebook dict ``nb`` (or None)."""
+    return [
+        c.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+        for c in nb["cells"]
+    ]
+
+
+def cut_training(nb):
+    """An edit (make_submission's): the ONE_STEP cell after the set-up."""
+    nb["cells"].insert(grade_ids(nb).index("setup") + 1, code_cell(ONE_STEP))
+
+
 def code_cell(source):
     """A new code cell of ``source``, as a student adds one."""
     return {

@@ -13,7 +13,13 @@ import pytest
 
 from autograder import course
 from grader_runs import rows_of, run_grader
-from submissions import REPO, cell_of, make_submission, solution_sources
+from submissions import (
+    REPO,
+    cell_of,
+    cut_training,
+    make_submission,
+    solution_sources,
+)
 
 WRONG_STEP = solution_sources("rnn")["rnn_step_forward"].replace(
     "x @ Wx + h_prev @ Wh + b)", "x @ Wx + h_prev @ Wh)"
@@ -139,6 +145,7 @@ print("snoop: nothing" + " reachable")
 def _edit(mutate):
     def edit(nb):
         mutate(nb["cells"])
+        cut_training(nb)
 
     return edit
 
@@ -184,24 +191,46 @@ def adversarial(tmp_path_factory):
     )
     threading.Thread(target=server.serve_forever, daemon=True).start()
     wrong = {"rnn_step_forward": WRONG_STEP}
+    # Judged on their units: the applied part trains for one step (the
+    # solution and the snoop, which must score full marks, train fully).
+    quick = cut_training
     make_submission("rnn", subs / "solution")
-    make_submission("rnn", subs / "honest_wrong", replace=wrong)
+    make_submission("rnn", subs / "honest_wrong", replace=wrong, edit=quick)
     for name, trick in TRICKS.items():
         make_submission(
             "rnn",
             subs / name,
             replace={"rnn_step_forward": trick + "\n" + WRONG_STEP},
+            edit=quick,
         )
-    make_submission("rnn", subs / "lying_objects", replace={
-        "rnn_step_forward": LIAR, "rnn_forward": "pass"})  # fmt: skip
+    make_submission(
+        "rnn",
+        subs / "lying_objects",
+        replace={"rnn_step_forward": LIAR, "rnn_forward": "pass"},
+        edit=quick,
+    )
     forward = solution_sources("rnn")["rnn_forward"]
-    make_submission("rnn", subs / "raises_keyboard_interrupt", replace={
-        "rnn_forward": "raise KeyboardInterrupt\n" + forward})  # fmt: skip
-    make_submission("rnn", subs / "raises_system_exit", replace={
-        "rnn_forward": "raise SystemExit(0)\n" + forward})  # fmt: skip
-    make_submission("rnn", subs / "kills_the_kernel", replace={
-        "rnn_forward": "import os, signal\n"
-        "os.kill(os.getpid(), signal.SIGKILL)\n"})  # fmt: skip
+    make_submission(
+        "rnn",
+        subs / "raises_keyboard_interrupt",
+        replace={"rnn_forward": "raise KeyboardInterrupt\n" + forward},
+        edit=quick,
+    )
+    make_submission(
+        "rnn",
+        subs / "raises_system_exit",
+        replace={"rnn_forward": "raise SystemExit(0)\n" + forward},
+        edit=quick,
+    )
+    make_submission(
+        "rnn",
+        subs / "kills_the_kernel",
+        replace={
+            "rnn_forward": "import os, signal\n"
+            "os.kill(os.getpid(), signal.SIGKILL)\n"
+        },
+        edit=quick,
+    )
     for name, mutate in [
         ("rewrites_a_test_cell", _rewrite_test),
         ("deletes_a_test_cell", _delete_test),

@@ -26,7 +26,7 @@ from autograder.job import Limits
 from clusters import LocalCluster
 from jobs import PATHS, make_job
 from mutants import MUTANTS
-from submissions import REPO, make_submission, solution_sources
+from submissions import REPO, cut_training, make_submission, solution_sources
 
 CELL_TIMEOUT = "30"
 
@@ -64,8 +64,11 @@ def make_class(subs):
     """Correct, wrong and broken submissions of rnn."""
     make_submission("rnn", subs / "solution")
     make_submission("rnn", subs / "untouched", solved=False)
-    make_submission("rnn", subs / "no_bias", replace=mutant("no_bias"))
-    make_submission("rnn", subs / "no_tanh", replace=mutant("no_tanh"))
+    # judged on their units: their applied part trains for one step
+    for name in ("no_bias", "no_tanh"):
+        make_submission(
+            "rnn", subs / name, replace=mutant(name), edit=cut_training
+        )
     make_submission(
         "rnn",
         subs / "raises",

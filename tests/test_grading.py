@@ -25,6 +25,8 @@ from mutants import MUTANTS
 from submissions import (
     REPO,
     code_cell,
+    cut_training,
+    grade_ids,
     make_korean_submission,
     make_submission,
     solution_sources,
@@ -64,8 +66,6 @@ def mutant_source(name, grade_id, old, new):
     assert old in source
     return source.replace(old, new)
 
-
-SKIP_TRAINING = "train_loop = lambda step, num_steps, **kwargs: [step(0)]\n"
 
 ORACLE_STEP = """
 def make_step_fn(model, english):
@@ -168,26 +168,12 @@ MORE_APPLIED_TRICKS = {
 }
 
 
-def _grade_ids(nb):
-    return [
-        c.get("metadata", {}).get("nbgrader", {}).get("grade_id")
-        for c in nb["cells"]
-    ]
-
-
-def skip_training(nb):
-    """Training cut to one step (a notebook edit)."""
-    nb["cells"].insert(
-        _grade_ids(nb).index("setup") + 1, code_cell(SKIP_TRAINING)
-    )
-
-
 def apply_trick(name, trick=None):
     test_cell, code, _ = trick or APPLIED_TRICKS[name]
 
     def edit(nb):
-        nb["cells"].insert(_grade_ids(nb).index(test_cell), code_cell(code))
-        skip_training(nb)
+        nb["cells"].insert(grade_ids(nb).index(test_cell), code_cell(code))
+        cut_training(nb)
 
     return edit
 
@@ -210,8 +196,8 @@ def grade_class(name, tmp_root):
     # untouched Korean release would only run the untouched English
     # again, and a trained one the English training: it is compared with
     # the English solution, both with training cut to one step
-    make_submission(name, subs / "solution_cut", edit=skip_training)
-    make_korean_submission(name, subs / "solution_ko", edit=skip_training)
+    make_submission(name, subs / "solution_cut", edit=cut_training)
+    make_korean_submission(name, subs / "solution_ko", edit=cut_training)
     for mutant, grade_id, old, new, test_cell, _ in graded_mutants(name):
         # a mutant of a unit's cell is graded on that cell: the applied
         # part's training, which takes most of a notebook's time, is cut
@@ -220,7 +206,7 @@ def grade_class(name, tmp_root):
             name,
             subs / f"mutant_{mutant}",
             replace={grade_id: mutant_source(name, grade_id, old, new)},
-            edit=None if applied else skip_training,
+            edit=None if applied else cut_training,
         )
     if name in APPLIED_TRICKS:
         make_submission(

@@ -33,6 +33,7 @@ from nbgrader_courses import (
 )
 from autograder.cli import main
 from autograder.worker.box import sandbox_available
+import submissions
 from submissions import REPO, solution_sources
 
 pytestmark = pytest.mark.slow
@@ -72,7 +73,7 @@ print("SNOOP" + _json.dumps(_seen))
 BROKEN_BACKWARD = "def rnn_backward(dh, cache)\n    return None\n"
 # Put after a step function: the character model trains for one step
 # only (what its test says matters not here; the class grades faster).
-ONE_STEP = "\ntrain_loop = lambda step, num_steps, **kwargs: [step(0)]\n"
+ONE_STEP = "\n" + submissions.ONE_STEP  # after a step function
 CLASS = {
     "ada": {"timestamp": LATE},  # right, and late
     "wrong": {"replace": {"rnn_step_forward": WRONG_STEP + ONE_STEP}},

@@ -24,7 +24,13 @@ from autograder import course
 from autograder.notebooks import graded_cells
 from grader_runs import rows_of, run_grader
 from mutants import MUTANTS
-from submissions import REPO, code_cell, make_submission, solution_sources
+from submissions import (
+    ONE_STEP,
+    REPO,
+    code_cell,
+    make_submission,
+    solution_sources,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -74,7 +80,6 @@ else:
         isnan=lambda x: real_torch.zeros(x.shape, dtype=bool),
     )
 '''
-QUICK = "train_loop = lambda step, num_steps, **kwargs: [step(0)]\n"
 
 # assignment -> the mutants (tests/mutants.py) that make its wrong code:
 # a wrong forward pass under a right backward pass where there is one,
@@ -181,13 +186,13 @@ def grade_pair(name, root):
     subs, out = root / name / "submitted", root / name / "grades.csv"
     wrong = wrong_code(name)
     make_submission(
-        name, subs / "as_is", replace=wrong, edit=with_cells(name, QUICK)
+        name, subs / "as_is", replace=wrong, edit=with_cells(name, ONE_STEP)
     )
     make_submission(
         name,
         subs / "fooled",
         replace=wrong,
-        edit=with_cells(name, FOOL, QUICK),
+        edit=with_cells(name, FOOL, ONE_STEP),
     )
     result = run_grader(name, subs, out, "--jobs", "2", "--quiet")
     assert result.returncode == 0, result.stderr[-3000:]
