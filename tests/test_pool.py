@@ -20,11 +20,13 @@ class FakeWorker:
 
     def __init__(self, plan, log):
         self.plan, self.log = plan, log
+        self.more = []  # what run was told, job by job
         self.stopped = threading.Event()
 
-    def run(self, job, timeout):
+    def run(self, job, timeout, more):
         seconds, result = self.plan[job.student_name]
         self.log.append(("start", job.student_name))
+        self.more.append(more)
         if self.stopped.wait(seconds):
             return None  # stopped while grading: graded next run
         if isinstance(result, Exception):
@@ -72,6 +74,19 @@ def test_outcomes_stream_back_in_the_order_they_complete():
         ("quick", "timeout"),
         ("slow", "graded"),
     ]
+
+
+def test_a_worker_hears_whether_more_jobs_wait():
+    """A kernel is started ahead only while jobs wait for a worker: the
+    last job of a batch starts none."""
+    plan = {name: (0.0, {"status": "graded"}) for name in "abc"}
+    pool, _, (worker,) = pool_of(plan, 1)
+    with pool:
+        pool.submit_all([job(name) for name in "abc"])
+        assert len(drain(pool)) == 3
+        pool.submit(job("a"))  # alone
+        assert len(drain(pool)) == 1
+    assert worker.more == [True, True, False, False]
 
 
 def test_running_names_the_students_being_graded():

@@ -31,8 +31,7 @@ def run_jobs(pool, todo, finish, bar):
     tty = not bar.disable and sys.stderr.isatty()
     last = shown = ""
     try:
-        for job in todo:
-            pool.submit(job)
+        pool.submit_all(todo)
         while pool.outstanding():
             for job, outcome in pool.completed(timeout=1.0):
                 finish(todo[job], outcome)

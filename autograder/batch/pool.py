@@ -40,6 +40,12 @@ class JobPool(abc.ABC):
     def submit(self, job):
         """Queue ``job``."""
 
+    def submit_all(self, jobs):
+        """Queue every job of ``jobs`` (a pool that cares knows at once
+        how many follow)."""
+        for job in jobs:
+            self.submit(job)
+
     @abc.abstractmethod
     def completed(self, timeout):
         """(job, outcome) of the jobs that finished since the last call,
@@ -70,8 +76,11 @@ class LocalPool(JobPool):
     """``size`` workers on this machine, one submission each at a time.
 
     ``make_worker(i)`` returns worker ``i``: an object with
-    ``run(job, timeout) -> outcome or None`` and ``stop(close=False)``
-    (a :class:`WorkerProcess`, or a fake one in tests)."""
+    ``run(job, timeout, more) -> outcome or None`` and
+    ``stop(close=False)`` (a :class:`WorkerProcess`, or a fake one in
+    tests); ``more`` says whether other jobs were still waiting for a
+    worker when this one was handed out (a worker then starts a kernel
+    ahead for the next; otherwise it would start one for nothing)."""
 
     def __init__(self, size, make_worker, notebook_timeout):
         self.workers = [make_worker(i) for i in range(size)]
@@ -82,17 +91,27 @@ class LocalPool(JobPool):
         self.busy, self.lock = {}, threading.Lock()
         self.executor = ThreadPoolExecutor(max_workers=max(1, size))
         self.futures = {}  # future -> job, until it came back
+        self.waiting = 0  # jobs submitted and not yet given a worker
         self.closed = False
 
     def submit(self, job):
-        self.futures[self.executor.submit(self._work, job)] = job
+        self.submit_all([job])
+
+    def submit_all(self, jobs):
+        jobs = list(jobs)
+        with self.lock:  # counted before any is handed out
+            self.waiting += len(jobs)
+        for job in jobs:
+            self.futures[self.executor.submit(self._work, job)] = job
 
     def _work(self, job):
         worker = self.idle.get()
         try:
             with self.lock:
+                self.waiting -= 1
+                more = self.waiting > 0
                 self.busy[job.student] = job.student_name
-            return worker.run(job, self.timeout)
+            return worker.run(job, self.timeout, more)
         finally:
             with self.lock:
                 self.busy.pop(job.student, None)
@@ -263,8 +282,9 @@ class WorkerProcess:
                 self._start()
             return self.process, self.done
 
-    def run(self, job, timeout):
-        """The outcome of one job, or None when the worker was closed."""
+    def run(self, job, timeout, more=True):
+        """The outcome of one job, or None when the worker was closed;
+        ``more``: whether a next job may follow (autograder.worker.loop)."""
         result_file = Path(job.result)
         result_file.parent.mkdir(parents=True, exist_ok=True)
         result_file.unlink(missing_ok=True)
@@ -276,7 +296,8 @@ class WorkerProcess:
         started = time.monotonic()
         self.working = True
         try:
-            process.stdin.write((job.to_json() + "\n").encode())
+            line = json.dumps({"job": job.to_json(), "more": more})
+            process.stdin.write((line + "\n").encode())
             process.stdin.flush()
         except (OSError, ValueError):
             self.working = False

@@ -185,10 +185,11 @@ def pids():
 
 
 @contextlib.contextmanager
-def launch_ahead(job):
+def launch_ahead(job, more=True):
     """:func:`~autograder.worker.box.kernel_launch` for the worker: the
     kernel started ahead for ``job`` when it fits; the next job's kernel
-    starts now. The kernel ``job`` ran in goes with its box."""
+    starts now, if ``more`` (a next job may come). The kernel ``job`` ran
+    in goes with its box."""
     mode = box.kernel_mode(job)
     taken = _take(job, mode)
     opened = taken.launch if taken else None
@@ -200,7 +201,7 @@ def launch_ahead(job):
     with box.kernel_launch(job, opened) as launch:
         _HANDOFF["manager"] = taken.manager if taken else None
         try:
-            if mode is not None:
+            if mode is not None and more:
                 start_next(job, mode)
             yield launch
         finally:

@@ -2,7 +2,9 @@
 
 The parent (:mod:`autograder.batch.pool`) starts ``python -m
 autograder.worker --serve FD`` and writes one :class:`~autograder.job.Job`
-a line to its stdin. For each, the worker writes the outcome to the
+a line to its stdin (``{"job": JOB, "more": BOOL}``, ``more`` false when
+no other job was waiting: no kernel is then started ahead for a next
+one that would not come). For each, the worker writes the outcome to the
 job's result file, then ``done`` to ``FD``, so that what the kernels
 print on stdout never mixes with the protocol. What does not depend on
 the submission is done once per worker (:mod:`autograder.worker.warm`):
@@ -11,6 +13,7 @@ next submission's kernel starts while one is graded
 (:mod:`autograder.worker.ahead`).
 """
 
+import functools
 import json
 import os
 import sys
@@ -55,7 +58,11 @@ def serve(done_fd, lines=None):
         for line in sys.stdin if lines is None else lines:
             if not line.strip():
                 continue
-            run_job(Job.from_json(line), ahead.launch_ahead)
+            message = json.loads(line)
+            launcher = functools.partial(
+                ahead.launch_ahead, more=message["more"]
+            )
+            run_job(Job.from_json(message["job"]), launcher)
             os.write(done_fd, b"done\n")
     finally:
         ahead.discard()
