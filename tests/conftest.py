@@ -52,14 +52,17 @@ def scope_of(nodeid):
 # The longest scopes, longest first (as measured by `pytest
 # --durations`): a process that finishes a scope takes the next in
 # collection order, so these start first and the shorter ones fill in.
-# The book's build comes first, on one process, while the other starts
-# on a scope that does not need the book.
+# xdist hands each process two scopes at the start, in turn: the first
+# process gets the book's build (browser-en) and then browser-ko, which
+# needs it; the other gets two long scopes that do not, instead of
+# waiting minutes for the build; browser-dark goes to whichever is free
+# first, once the book is built.
 LONGEST_FIRST = [
     "browser-en",
     "tests/test_cluster.py",
     "browser-ko",
-    "browser-dark",
     "grading-self_attention",
+    "browser-dark",
     "tests/test_student_env.py",
     "tests/test_nbgrader_course.py",
     "tests/test_grading_robust.py",
