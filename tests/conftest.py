@@ -52,16 +52,16 @@ def scope_of(nodeid):
 # The longest scopes, longest first (as measured by `pytest
 # --durations`): a process that finishes a scope takes the next in
 # collection order, so these start first and the shorter ones fill in.
-# xdist hands each process two scopes at the start, in turn: the first
-# process gets the book's build (browser-en) and then browser-ko, which
-# needs it; the other gets two long scopes that do not, instead of
-# waiting minutes for the build; browser-dark goes to whichever is free
-# first, once the book is built.
+# xdist gives each process one scope at the start and the next one
+# when it has two tests or fewer left: the book's build (browser-en)
+# keeps the first process for minutes, while the other runs the next
+# two scopes, which do not need the book, instead of waiting for the
+# build in its first browser scope.
 LONGEST_FIRST = [
     "browser-en",
     "tests/test_cluster.py",
-    "browser-ko",
     "grading-self_attention",
+    "browser-ko",
     "browser-dark",
     "tests/test_student_env.py",
     "tests/test_nbgrader_course.py",
