@@ -55,11 +55,10 @@ def make_submission(assignment, dest, replace=None, solved=True, edit=None):
     return path
 
 
-def make_korean_submission(assignment, dest, solved=True, edit=None):
+def make_korean_submission(assignment, dest, solved=True):
     """make_submission from the Korean release
     (notebooks/ko/<assignment>/<assignment>.ipynb): the same notebook with
-    the Korean release's markdown, then ``edit`` (as make_submission's);
-    return its path."""
+    the Korean release's markdown; return its path."""
     path = make_submission(assignment, dest, solved=solved)
     korean = REPO / "notebooks" / "ko" / assignment / f"{assignment}.ipynb"
     cells = json.loads(korean.read_text(encoding="utf-8"))["cells"]
@@ -67,8 +66,6 @@ def make_korean_submission(assignment, dest, solved=True, edit=None):
     for cell, translated in zip(nb["cells"], cells, strict=True):
         if cell["cell_type"] == "markdown":
             cell["source"] = translated["source"]
-    if edit is not None:
-        edit(nb)
     path.write_text(json.dumps(nb, indent=1), encoding="utf-8")
     return path
 

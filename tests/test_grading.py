@@ -193,11 +193,8 @@ def grade_class(name, tmp_root):
     make_submission(name, subs / "untouched", solved=False)
     # the Korean release, filled in the same way (tests below); its code
     # cells are the English release's (test_translations.py), so an
-    # untouched Korean release would only run the untouched English
-    # again, and a trained one the English training: it is compared with
-    # the English solution, both with training cut to one step
-    make_submission(name, subs / "solution_cut", edit=cut_training)
-    make_korean_submission(name, subs / "solution_ko", edit=cut_training)
+    # untouched Korean release would only run the untouched English again
+    make_korean_submission(name, subs / "solution_ko")
     for mutant, grade_id, old, new, test_cell, _ in graded_mutants(name):
         # a mutant of a unit's cell is graded on that cell: the applied
         # part's training, which takes most of a notebook's time, is cut
@@ -317,15 +314,12 @@ def test_untouched_release_scores_zero(graded):
 
 def test_korean_release_scores_exactly_what_the_english_one_does(graded):
     """The Korean release (notebooks/ko/), filled in the same way, gets the
-    same points in every test cell as the English one (training cut to
-    one step in both), and every unit's full points."""
-    en, ko = graded["rows"]["solution_cut"], graded["rows"]["solution_ko"]
+    same points in every test cell, and full marks."""
+    en, ko = graded["rows"]["solution"], graded["rows"]["solution_ko"]
     same = {k: v for k, v in en.items() if k != "student_id"}
     assert {k: v for k, v in ko.items() if k != "student_id"} == same
     assert ko["status"] == "graded"
-    points = dict(graded_cells(graded["name"]))
-    for cell in unit_cells(graded["name"]):
-        assert float(ko[cell]) == points[cell] > 0, cell
+    assert float(ko["score"]) == float(ko["max_score"]) > 0
 
 
 def test_feedback_pages_speak_the_notebooks_language(graded):
