@@ -70,9 +70,7 @@ def _refuse_at_once(address):
     that does not answer at all still gets them."""
     from urllib.parse import urlsplit
 
-    if "://" not in address:
-        address = "tcp://" + address
-    parts = urlsplit(address)
+    parts = urlsplit(address if "://" in address else "tcp://" + address)
     try:
         host, port = parts.hostname, parts.port
     except ValueError:
