@@ -9,7 +9,6 @@ scheduler gives its job to the other worker, and every student gets the
 row a local run gives); a wrong address is a clear error.
 """
 
-import csv
 import html
 import json
 import re
@@ -24,6 +23,7 @@ from autograder import course
 from autograder.batch import remote
 from autograder.job import Limits
 from clusters import LocalCluster
+from grader_runs import rows_of
 from jobs import PATHS, make_job
 from mutants import MUTANTS
 from submissions import REPO, cut_training, make_submission, solution_sources
@@ -48,11 +48,6 @@ def grader(subs, out, *extra, wait=True):
     return subprocess.CompletedProcess(
         command, process.returncode, stdout, stderr
     )
-
-
-def rows_of(out):
-    with open(out, newline="", encoding="utf-8") as f:
-        return {row["student_id"]: row for row in csv.DictReader(f)}
 
 
 def mutant(name):
