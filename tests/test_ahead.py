@@ -33,6 +33,8 @@ def job_of(assignment, tmp_path, **fields):
 def test_a_kernel_ahead_imports_what_the_notebook_imports(tmp_path):
     rnn = ahead.preload(job_of("rnn", tmp_path))  # numpy, no torch
     assert "numpy" in rnn and "matplotlib.font_manager" in rnn
+    # the course library's modules, by the names the set-up cell uses
+    assert {"seqbook.data", "seqbook.plotting", "seqbook.training"} <= set(rnn)
     assert not any(name.startswith("torch") for name in rnn)
     gru = ahead.preload(job_of("gru", tmp_path))
     assert {"numpy", "torch", "torch.fx.experimental.symbolic_shapes"} <= set(

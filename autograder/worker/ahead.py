@@ -33,17 +33,20 @@ from autograder import course, notebooks
 from autograder.job import descendants
 from autograder.worker import box
 
-# Modules worth importing ahead, by the module a notebook imports: slow
-# to import, without side effects a notebook could tell from its own
-# import. torch's autograd imports two more on its first call with
-# upstream gradients, which every gradient check makes (seconds);
-# matplotlib's font manager builds its cache of the system's fonts in
-# the kernel's fresh home (the course library's plots import it).
+# Modules worth importing ahead: those a notebook imports (by their full
+# names) from these packages, slow to import and without side effects a
+# notebook could tell from its own import; each package brings the
+# modules it names here too. torch's autograd imports two more on its
+# first call with upstream gradients, which every gradient check makes
+# (seconds); matplotlib's font manager builds its cache of the system's
+# fonts in the kernel's fresh home (the course library's plots import
+# it). The course library itself (``from seqbook.training import ...``)
+# imports torch and pyplot: more than a second of every notebook's
+# set-up cell.
 FONTS = ("matplotlib", "matplotlib.font_manager")
 PRELOADABLE = {
-    "numpy": ("numpy",),
+    "numpy": (),
     "torch": (
-        "torch",
         "torch.fx.experimental.symbolic_shapes",
         "torch.nested._internal.nested_tensor",
     ),
@@ -79,8 +82,12 @@ def preload(job):
         found = set()
         for cell in notebook["cells"]:
             found |= _imports(cell)
-        wanted = [PRELOADABLE[m] for m in PRELOADABLE if m in found]
-        _PRELOAD[key] = tuple(dict.fromkeys(n for ns in wanted for n in ns))
+        wanted = []
+        for name in sorted(found):
+            package = name.split(".")[0]
+            if package in PRELOADABLE:
+                wanted += [package, *PRELOADABLE[package], name]
+        _PRELOAD[key] = tuple(dict.fromkeys(wanted))
     return _PRELOAD[key]
 
 
@@ -94,9 +101,9 @@ def _imports(cell):
     found = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
-            found |= {a.name.split(".")[0] for a in node.names}
-        elif isinstance(node, ast.ImportFrom) and node.module:
-            found.add(node.module.split(".")[0])
+            found |= {a.name for a in node.names}
+        elif isinstance(node, ast.ImportFrom) and not node.level:
+            found.add(node.module)
     return found
 
 
