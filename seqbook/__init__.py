@@ -8,11 +8,29 @@ plotting. It never contains the solution of a graded exercise.
 
 from seqbook.data import CharVocab, bag_of_words, char_batches, hello_example
 from seqbook.data import load_corpus, one_hot, split_text
-from seqbook.evaluation import bits_per_token, held_out_nll, perplexity
 from seqbook.fixtures import random_rnn_inputs, seed_everything
 from seqbook.gradcheck import numerical_gradient, relative_error
 from seqbook.training import Adam, EarlyStopping, TrainOptions
 from seqbook.training import train_char_model, train_loop
+
+# Imported when first asked for (PEP 562): they import torch, which the
+# numpy notebooks neither need nor wait for.
+_LAZY = {
+    "bits_per_token": "seqbook.evaluation",
+    "held_out_nll": "seqbook.evaluation",
+    "perplexity": "seqbook.evaluation",
+}
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        import importlib
+
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'seqbook' has no attribute {name!r}")
+
 
 __all__ = [
     "Adam",

@@ -4,6 +4,10 @@ and early stopping.
 
 ``train_loop`` runs any step function; stopping it with Ctrl-C (the stop
 button of a notebook) ends training cleanly and keeps the losses so far.
+
+torch is imported by the functions that train torch models, not here:
+the numpy notebooks (``train_loop``, ``Adam``) need no torch, and start a
+second sooner without it.
 """
 
 import copy
@@ -12,12 +16,9 @@ import os
 from dataclasses import dataclass
 
 import numpy as np
-import torch
-import torch.nn.functional as F
 from tqdm.auto import tqdm
 
 from seqbook.data import char_batches
-from seqbook.evaluation import held_out_nll
 
 
 def _progress_default():
@@ -170,6 +171,8 @@ def optimizer_step(model, optimizer, loss, max_norm):
     """One update of ``model`` by ``optimizer`` on ``loss``: the
     gradients, clipped to the global norm ``max_norm``, then the step.
     Returns the global norm of the gradients before clipping (a float)."""
+    import torch
+
     optimizer.zero_grad()
     loss.backward()
     norm = torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm)
@@ -197,6 +200,11 @@ def train_char_model(
     before clipping; ``valid_step`` and ``valid_nll``, the steps at which the
     held-out loss was measured and its values (nats per character).
     """
+    import torch
+    import torch.nn.functional as F
+
+    from seqbook.evaluation import held_out_nll
+
     options = options or TrainOptions()
     if options.optimizer not in ("adam", "sgd"):
         raise ValueError(f"unknown optimizer {options.optimizer!r}")

@@ -619,3 +619,67 @@ def test_glue_writes_what_myst_nbs_glue_writes(monkeypatch):
 
 
 GLUE_TEXT = "application/papermill.record/text/plain"
+
+
+# A finder that refuses torch, as an environment without it does.
+NO_TORCH = """
+import sys
+class NoTorch:
+    def find_spec(self, name, path=None, target=None):
+        if name == "torch" or name.startswith("torch."):
+            raise ImportError(f"No module named {name!r} (refused)")
+sys.meta_path.insert(0, NoTorch())
+"""
+
+
+def test_the_numpy_assignment_runs_its_setup_and_training_without_torch(
+    tmp_path,
+):
+    """The rnn notebook's set-up cell, then ``train_loop`` with ``Adam``
+    on a numpy model, where torch cannot be imported (a student's plain
+    Jupyter; a grading kernel that need not pay torch's import)."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    from submissions import REPO
+
+    notebook = json.loads(
+        (REPO / "solutions" / "rnn" / "rnn.ipynb").read_text("utf-8")
+    )
+    setup = next(
+        "".join(cell["source"])
+        for cell in notebook["cells"]
+        if cell["metadata"].get("nbgrader", {}).get("grade_id") == "setup"
+    )
+    train = """
+params = {"w": np.array([3.0, -2.0])}
+optimizer = Adam(params, lr=0.1)
+def step(i):
+    optimizer.step({"w": 2 * params["w"]})
+    return float(np.sum(params["w"] ** 2))
+losses = train_loop(step, 200, progress=False)
+assert losses[-1] < 1e-2 < losses[0], losses[::50]
+import seqbook
+assert "torch" not in sys.modules
+print("trained without torch")
+"""
+    script = tmp_path / "no_torch.py"
+    script.write_text(NO_TORCH + setup + "\n" + train, encoding="utf-8")
+    result = subprocess.run(
+        [sys.executable, str(script)],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "MPLBACKEND": "Agg"},
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "trained without torch" in result.stdout
+    # what needs torch says so when asked for
+    probe = NO_TORCH + "import seqbook\nseqbook.held_out_nll\n"
+    result = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True
+    )
+    assert "No module named 'torch'" in result.stderr, result.stderr[-2000:]
