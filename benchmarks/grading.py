@@ -19,7 +19,12 @@ release, a cell that raises, a syntax error). It is graded three times:
 
 It prints the seconds per submission of each, the ratios (the aim:
 ``--jobs 2`` at least 3 times plain serial nbgrader) and whether the
-scores agree, student by student and test cell by test cell.
+scores agree, student by student and test cell by test cell. Where the
+machine lets a benchmark count the CPU time of a command and of all it
+starts (Linux, as root: a cgroup of its own), it prints that too, per
+submission: the kernels, the workers, nbgrader, everything; and the
+best ratio it allows at ``--jobs 2``: with every core busy all the
+time, plain's seconds over ours' CPU seconds divided by the cores.
 
 Then the fixed cost of one submission: an assignment whose cells do
 nothing (``noop``: six solution cells and six test cells of ``pass``) is
@@ -107,10 +112,55 @@ def build_class(name, count, subs):
     return kinds
 
 
+class CpuCount:
+    """The CPU time of the commands started with :attr:`enter` as their
+    ``preexec_fn``, and of every process they start (the kernels too,
+    inside their sandboxes): a cgroup of cgroup v1's ``cpuacct``, which
+    Linux gives root. ``seconds()`` is None where it cannot be made."""
+
+    ROOT = Path("/sys/fs/cgroup/cpuacct")
+
+    def __init__(self):
+        self.path = self.ROOT / f"seqbook-bench-{os.getpid()}-{id(self)}"
+        try:
+            self.path.mkdir()
+        except OSError:
+            self.path = None
+
+    def enter(self):
+        if self.path is not None:
+            (self.path / "cgroup.procs").write_text(str(os.getpid()))
+
+    def seconds(self):
+        if self.path is None:
+            return None
+        return int((self.path / "cpuacct.usage").read_text()) / 1e9
+
+    def close(self):
+        if self.path is not None:
+            for _ in range(50):  # its last processes may still be ending
+                try:
+                    self.path.rmdir()
+                    return
+                except OSError:
+                    time.sleep(0.1)
+
+
+def counted(command, **kwargs):
+    """``subprocess.run(command)``: (result, wall seconds, CPU seconds of
+    it and of all it started, None where they cannot be counted)."""
+    count = CpuCount()
+    try:
+        started = time.perf_counter()
+        result = subprocess.run(command, preexec_fn=count.enter, **kwargs)
+        return result, time.perf_counter() - started, count.seconds()
+    finally:
+        count.close()
+
+
 def ours(name, subs, out, jobs, extra=()):
-    """Our grader on ``subs``: (seconds, scores, statuses)."""
-    started = time.perf_counter()
-    result = subprocess.run(
+    """Our grader on ``subs``: (seconds, scores, statuses, CPU seconds)."""
+    result, seconds, cpu = counted(
         [sys.executable, "-m", "autograder", "grade", name, str(subs)]
         + ["--out", str(out), "--jobs", str(jobs), "--quiet", "--regrade"]
         + list(extra),
@@ -118,7 +168,6 @@ def ours(name, subs, out, jobs, extra=()):
         capture_output=True,
         text=True,
     )
-    seconds = time.perf_counter() - started
     if result.returncode != 0:
         raise SystemExit(f"our grader failed:\n{result.stderr[-3000:]}")
     with open(out, newline="", encoding="utf-8") as f:
@@ -129,7 +178,7 @@ def ours(name, subs, out, jobs, extra=()):
         for student, row in rows.items()
     }
     statuses = {student: row["status"] for student, row in rows.items()}
-    return seconds, scores, statuses
+    return seconds, scores, statuses, cpu
 
 
 def _config_file(config):
@@ -142,7 +191,8 @@ def _config_file(config):
 
 
 def plain_nbgrader(name, subs, root, cell_timeout):
-    """Serial ``nbgrader autograde`` of every student; (seconds, scores)."""
+    """Serial ``nbgrader autograde`` of every student; (seconds, scores,
+    CPU seconds)."""
     from nbgrader.api import Gradebook, MissingEntry
 
     course.generate_release(name, root=root)
@@ -152,15 +202,13 @@ def plain_nbgrader(name, subs, root, cell_timeout):
         shutil.copy(folder / name / f"{name}.ipynb", target)
     config = course.nbgrader_config(root, cell_timeout=cell_timeout)
     (root / "nbgrader_config.py").write_text(_config_file(config))
-    started = time.perf_counter()
-    result = subprocess.run(
+    result, seconds, cpu = counted(
         [str(BIN / "nbgrader"), "autograde", name, "--create", "--force"],
         cwd=root,
         env=course.os_environ_for_kernel(),
         capture_output=True,
         text=True,
     )
-    seconds = time.perf_counter() - started
     if result.returncode != 0:
         print(f"(nbgrader autograde exited {result.returncode})")
     scores = {}
@@ -174,7 +222,7 @@ def plain_nbgrader(name, subs, root, cell_timeout):
             scores[folder.name] = {
                 g.name: float(g.score or 0) for g in nb.grades if g.max_score
             }
-    return seconds, scores
+    return seconds, scores, cpu
 
 
 def timed(function, *args):
@@ -195,18 +243,24 @@ def compare(name, count, tmp, cell_timeout):
     make_submission(name, warm / "student")
     ours(name, warm, work / "warm.csv", 1)  # the master gradebook
     limit = ["--cell-timeout", str(cell_timeout)]
-    times, results = {}, {}
+    times, results, cpus = {}, {}, {}
     print(f"\n{name}: {count} submissions", flush=True)
     for jobs in (1, 2):
-        (seconds, scores, statuses), shown = timed(
+        (seconds, scores, statuses, cpu), shown = timed(
             ours, name, subs, work / f"ours-{jobs}.csv", jobs, limit
         )
-        times[jobs], results[jobs] = seconds, scores
-        print(f"  ours --jobs {jobs}: {seconds / count:5.2f} s/nb {shown}")
-    (seconds, plain), shown = timed(
+        times[jobs], results[jobs], cpus[jobs] = seconds, scores, cpu
+        print(
+            f"  ours --jobs {jobs}: {seconds / count:5.2f} s/nb "
+            f"{_cpu(cpu, count)} {shown}"
+        )
+    (seconds, plain, cpu), shown = timed(
         plain_nbgrader, name, subs, work / "plain", cell_timeout
     )
-    print(f"  plain nbgrader:  {seconds / count:5.2f} s/nb {shown}")
+    print(
+        f"  plain nbgrader:  {seconds / count:5.2f} s/nb {_cpu(cpu, count)} "
+        f"{shown}"
+    )
     agree = _agreement(kinds, results, plain, statuses)
     ratios = {jobs: seconds / times[jobs] for jobs in (1, 2)}
     print(
@@ -214,7 +268,21 @@ def compare(name, count, tmp, cell_timeout):
         f"{ratios[2]:.2f}x; scores agree for {agree} of {count}",
         flush=True,
     )
+    if cpus[2]:
+        cores = os.cpu_count()
+        best = seconds / cpus[2] * cores
+        print(
+            f"  best possible at --jobs 2 on {cores} cores (plain's seconds"
+            f" / ours' CPU seconds x {cores}): {best:.2f}x"
+        )
     return ratios, agree
+
+
+def _cpu(cpu, count):
+    """CPU seconds per submission, as shown beside the wall clock's."""
+    if cpu is None:
+        return "(CPU not counted here)"
+    return f"({cpu / count:5.2f} s/nb of CPU)"
 
 
 def _agreement(kinds, results, plain, statuses):
@@ -308,7 +376,9 @@ def fixed_cost(tmp, small, large):
             (subs / f"s{i:03d}" / "noop").mkdir(parents=True)
             (subs / f"s{i:03d}" / "noop" / "noop.ipynb").write_text(text)
         before = load()
-        seconds, _, statuses = ours("noop", subs, tmp / "noop.csv", 1, extra)
+        seconds, _, statuses, _ = ours(
+            "noop", subs, tmp / "noop.csv", 1, extra
+        )
         assert set(statuses.values()) == {"graded"}, statuses
         totals[count] = seconds
         print(
