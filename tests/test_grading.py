@@ -381,8 +381,12 @@ MORE_TRICK_CASES = [
 ]
 
 
+# The id names the assignment: conftest.scope_of sends the test to the
+# process that grades that assignment's class (not a second grading).
 @pytest.mark.parametrize(
-    "name, trick", MORE_TRICK_CASES, ids=[t[0] for _, t in MORE_TRICK_CASES]
+    "name, trick",
+    MORE_TRICK_CASES,
+    ids=[f"{name}-{t[0]}" for name, t in MORE_TRICK_CASES],
 )
 def test_more_applied_tricks_earn_nothing(class_root, name, trick):
     student, test_cell, _, words = trick
@@ -499,3 +503,32 @@ def test_unknown_assignment_is_a_clear_error(tmp_path):
     assert result.returncode == 2
     assert "unknown assignment 'nosuch'" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_each_class_is_graded_by_one_process():
+    """A test of an assignment's class (a test function with a ``name``
+    argument) runs in that assignment's scope (conftest.scope_of): its
+    id names the assignment, else a second process grades the whole
+    class again. Read from pytest's own collection of this file,
+    whatever this run selected."""
+    import inspect
+
+    from conftest import scope_of
+
+    listed = subprocess.run(
+        [sys.executable, "-m", "pytest", "--collect-only", "-q", "-p",
+         "no:cacheprovider", "tests/test_grading.py"],
+        cwd=REPO, capture_output=True, text=True, timeout=120,
+    ).stdout.split()  # fmt: skip
+    checked = 0
+    for nodeid in listed:
+        if not nodeid.startswith("tests/test_grading.py::"):
+            continue
+        function = globals()[nodeid.split("::")[1].partition("[")[0]]
+        if "name" in inspect.signature(function).parameters:
+            params = nodeid.rpartition("[")[2].rstrip("]").split("-")
+            named = [n for n in course.assignments() if n in params]
+            assert named, f"{nodeid}: its id names no assignment"
+            assert scope_of(nodeid) == f"grading-{named[0]}", nodeid
+            checked += 1
+    assert checked > 20, listed[-20:]
