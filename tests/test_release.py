@@ -1,7 +1,9 @@
 """The student release is generated from solutions/ and holds no solution."""
 
 import json
+import os
 import re
+from pathlib import Path
 
 import pytest
 
@@ -144,3 +146,32 @@ def test_test_cells_have_points_and_say_what_they_check(name):
         assert cell["nbg"]["grade_id"].startswith("test_")
         assert cell["text"].startswith('"""Check ')
         assert "### BEGIN HIDDEN TESTS" in cell["text"]
+
+
+def test_gradebooks_record_the_schema_nbgrader_would(tmp_path):
+    """The grader makes nbgrader's gradebooks without nbgrader's ``alembic
+    heads`` command: the revision it records is the one that command
+    prints, and a gradebook made through it holds that revision (so that
+    nbgrader's later commands find no migration to run)."""
+    import sqlite3
+    import subprocess
+    import sys
+
+    import nbgrader.api
+
+    course.quiet_nbgrader()
+    assert nbgrader.api.get_alembic_version is course.alembic_head
+    script = "import nbgrader.api as a; print(a.get_alembic_version())"
+    path = str(Path(sys.executable).parent) + os.pathsep + os.environ["PATH"]
+    nbgraders = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PATH": path},
+        check=True,
+    ).stdout.strip()
+    assert nbgraders and course.alembic_head() == nbgraders
+    course.ensure_gradebook("rnn", tmp_path)
+    with sqlite3.connect(tmp_path / "gradebook.db") as db:
+        rows = db.execute("SELECT version_num FROM alembic_version").fetchall()
+    assert rows == [(nbgraders,)]
