@@ -128,13 +128,20 @@ class CpuCount:
             self.path = None
 
     def enter(self):
+        # (in the child, before its exec: an error here would stop it)
         if self.path is not None:
-            (self.path / "cgroup.procs").write_text(str(os.getpid()))
+            try:
+                (self.path / "cgroup.procs").write_text(str(os.getpid()))
+            except OSError:
+                pass
 
     def seconds(self):
+        """None where nothing could be counted (no group, or the
+        command could not join it)."""
         if self.path is None:
             return None
-        return int((self.path / "cpuacct.usage").read_text()) / 1e9
+        used = int((self.path / "cpuacct.usage").read_text()) / 1e9
+        return used or None
 
     def close(self):
         if self.path is not None:
